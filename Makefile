@@ -33,7 +33,7 @@ TOOL_BIN   := $(patsubst tests/tools/%.c,build/tests/tools/%,$(wildcard tests/to
 
 # Sample guests: every directory under samples/ (and samples/bugs/) with
 # sources, built freestanding for 32-bit x86 against samples/lib.
-SAMPLE_DIRS := $(sort $(filter-out samples/lib/,$(dir $(wildcard samples/*/*.c samples/*/*.S samples/bugs/*/*.c samples/bugs/*/*.S samples/tests/*/*.c samples/tests/*/*.S))))
+SAMPLE_DIRS := $(sort $(filter-out samples/lib/,$(dir $(wildcard samples/*/*.c samples/*/*.S samples/bugs/*/*.c samples/bugs/*/*.S samples/tests/*/*.c samples/tests/*/*.S samples/bench/*/*.c samples/bench/*/*.S))))
 SAMPLE_NAMES := $(patsubst samples/%/,%,$(SAMPLE_DIRS))
 SAMPLE_ELF := $(patsubst %,build/samples/%.elf,$(SAMPLE_NAMES))
 GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \

@@ -1,0 +1,190 @@
+/*
+ * The main loop: lg.ko's run_guest() (addendum §A1) around our CPU, plus
+ * the launcher's own limits.
+ *
+ * Each round: finish a pending hypercall, service a NOTIFY, fire the clock
+ * event if its time has come, try to deliver an interrupt, then either
+ * skip a halted guest's time forward or run the CPU until its next event.
+ * Guest time is the instruction count (plus skipped halts), so the CPU is
+ * given exactly the number of instructions until the clock event is due:
+ * IRQ 0 arrives at the same instruction on every run.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "host.h"
+
+#define RUN_CHUNK 1000000u /* instructions between checks when nothing is due sooner */
+#define IRQ_POLL_CHUNK 128u /* while an interrupt waits for the guest to re-enable them */
+#define SPIN_PROBE_STEPS 64u /* longest loop period the spin detector recognises */
+#define SPIN_PROBE_INTERVAL 1000000u /* instructions between probes while no interrupt can arrive */
+
+/* The clock event fires when guest time reaches its deadline (§A9). */
+static void run_timer(struct lguest *lg)
+{
+	if (lg->timer_armed && guest_now_ns(lg) >= lg->timer_deadline_ns) {
+		lg->timer_armed = false;
+		set_interrupt(lg, 0);
+	}
+}
+
+/* Could anything ever wake a halted guest (§A5.5)? */
+static bool halt_can_wake(struct lguest *lg)
+{
+	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u);
+	return (sources & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS)) != 0;
+}
+
+/* A halted guest: jump guest time to the clock event, or report a HALT nothing can end. */
+static void idle_until_interrupt(struct lguest *lg)
+{
+	if (!halt_can_wake(lg)) {
+		end_guest(lg, GUEST_LIMIT, "guest halted with no interrupt that can wake it");
+		return;
+	}
+	uint64_t now = guest_now_ns(lg);
+	if (!lg->timer_armed || lg->timer_deadline_ns <= now)
+		return;
+	if (lg->opt.realtime) {
+		uint64_t wait = lg->timer_deadline_ns - now;
+		struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
+		nanosleep(&ts, NULL);
+	} else {
+		lg->idle_ns += lg->timer_deadline_ns - now;
+	}
+}
+
+/* The register state the spin detector compares. */
+struct spin_state {
+	uint32_t regs[8], eip, eflags;
+	uint16_t sel[CPU_NSREGS];
+};
+
+static void snapshot(struct cpu *cpu, struct spin_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->regs, cpu->regs, sizeof(s->regs));
+	s->eip = cpu->eip;
+	s->eflags = cpu_get_eflags(cpu);
+	for (unsigned i = 0; i < CPU_NSREGS; i++)
+		s->sel[i] = cpu->seg[i].selector;
+}
+
+/*
+ * Is the guest spinning: going round a short loop that changes no
+ * register and writes no memory, while no interrupt can ever arrive?
+ * Step it one instruction at a time, with every page watched for writes,
+ * until it is back where it started or the probe gives up.  Steps that
+ * stop for any other reason are handled normally and end the probe.
+ */
+static bool probe_spin(struct lguest *lg)
+{
+	struct spin_state start, now;
+	struct cpu_stop stop;
+	bool spinning = false;
+
+	snapshot(&lg->cpu, &start);
+	lg->probe_writes = true;
+	lg->probe_wrote = false;
+	cpu_tlb_flush(&lg->cpu);
+	for (unsigned i = 0; i < SPIN_PROBE_STEPS; i++) {
+		if (cpu_run(&lg->cpu, 1, &stop) != CPU_STOP_BUDGET) {
+			lg->probe_writes = false;
+			handle_cpu_stop(lg, &stop);
+			break;
+		}
+		if (lg->probe_wrote)
+			break;
+		snapshot(&lg->cpu, &now);
+		if (memcmp(&start, &now, sizeof(now)) == 0) {
+			spinning = true;
+			break;
+		}
+	}
+	lg->probe_writes = false;
+	cpu_tlb_flush(&lg->cpu);
+	return spinning;
+}
+
+/* How many instructions the CPU may run before the host must look again. */
+static uint64_t next_budget(struct lguest *lg)
+{
+	uint64_t budget = RUN_CHUNK, now = guest_now_ns(lg);
+	uint32_t eip = lg->cpu.eip;
+
+	if (!lg->opt.realtime && lg->timer_armed && lg->timer_deadline_ns > now && lg->timer_deadline_ns - now < budget)
+		budget = lg->timer_deadline_ns - now;
+	if (lg->opt.max_insns && lg->opt.max_insns - lg->cpu.icount < budget)
+		budget = lg->opt.max_insns - lg->cpu.icount;
+	if (lg->opt.timeout_ns && !lg->opt.realtime && lg->opt.timeout_ns - now < budget)
+		budget = lg->opt.timeout_ns - now;
+	if (lg->lguest_data && (lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS))) {
+		if (eip >= lg->noirq_start && eip < lg->noirq_end)
+			budget = 1;
+		else if (budget > IRQ_POLL_CHUNK)
+			budget = IRQ_POLL_CHUNK;
+	}
+	return budget ? budget : 1;
+}
+
+/* The launcher's own limits: --max-insns and --timeout. */
+static bool limits_reached(struct lguest *lg)
+{
+	char sym[160];
+	describe_addr(lg, lg->cpu.eip, sym, sizeof(sym));
+	if (lg->opt.max_insns && lg->cpu.icount >= lg->opt.max_insns) {
+		end_guest(lg, GUEST_LIMIT, "instruction limit %llu reached at 0x%x%s",
+		          (unsigned long long)lg->opt.max_insns, lg->cpu.eip, sym);
+		return true;
+	}
+	if (lg->opt.timeout_ns && guest_now_ns(lg) >= lg->opt.timeout_ns) {
+		end_guest(lg, GUEST_LIMIT, "guest time limit of %s s reached at 0x%x%s", lg->opt.timeout_text,
+		          lg->cpu.eip, sym);
+		return true;
+	}
+	return false;
+}
+
+enum guest_death lguest_run(struct lguest *lg)
+{
+	struct cpu_stop stop;
+
+	while (lg->death == GUEST_ALIVE) {
+		if (lg->hcall_pending)
+			do_hypercalls(lg);
+		if (lg->pending_notify) {
+			uint32_t addr = lg->pending_notify;
+			lg->pending_notify = 0;
+			service_notify(lg, addr);
+			continue;
+		}
+		run_timer(lg);
+		try_deliver_interrupts(lg);
+		if (lg->death != GUEST_ALIVE)
+			break;
+		if (lg->halted) {
+			idle_until_interrupt(lg);
+			if (lg->death == GUEST_ALIVE && limits_reached(lg))
+				break;
+			continue;
+		}
+		if (limits_reached(lg))
+			break;
+		if (lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
+			uint64_t since = lg->cpu.icount;
+			lg->next_spin_probe = since + SPIN_PROBE_INTERVAL;
+			if (probe_spin(lg)) {
+				char sym[160];
+				describe_addr(lg, lg->cpu.eip, sym, sizeof(sym));
+				end_guest(lg, GUEST_LIMIT, "guest spinning at 0x%x%s since instruction %llu", lg->cpu.eip,
+				          sym, (unsigned long long)since);
+				break;
+			}
+			continue;
+		}
+		cpu_run(&lg->cpu, next_budget(lg), &stop);
+		handle_cpu_stop(lg, &stop);
+	}
+	return lg->death;
+}
