@@ -30,6 +30,8 @@ static const char usage_text[] =
 	"\n"
 	"  -v, --verbose             say what the launcher loads and does\n"
 	"      --initrd=FILE         load FILE at the top of RAM as the initrd\n"
+	"      --block=FILE          a virtio block device backed by FILE (repeatable;\n"
+	"                            devices appear in this order, the console last)\n"
 	"      --abi=3.19|2.6.31     host ABI profile (default 3.19: 3.x guests built\n"
 	"                            after pgdir left lguest_data; 2.6.31 for\n"
 	"                            2.6.31-3.0 guests and the Plan 9 port)\n"
@@ -49,12 +51,13 @@ static const char usage_text[] =
 	"host error, 3 it asked to restart (--on-restart=exit), 4 a launcher limit\n"
 	"stopped it (timeout, instruction limit, spinning, halted for good).\n";
 
-enum { OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART };
+enum { OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART };
 
 static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"block", required_argument, NULL, OPT_BLOCK},
 	{"abi", required_argument, NULL, OPT_ABI},
 	{"syscall-vector", required_argument, NULL, OPT_SYSCALL_VECTOR},
 	{"max-insns", required_argument, NULL, OPT_MAX_INSNS},
@@ -68,6 +71,8 @@ struct launcher_args {
 	struct lguest_options opt;
 	const char *kernel;
 	const char *initrd;
+	const char *block[MAX_DEVICES - 1];
+	unsigned nblock;
 	char *cmdline;
 	bool reboot_on_restart;
 };
@@ -135,6 +140,11 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 		case 'v': a->opt.verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case OPT_INITRD: a->initrd = optarg; break;
+		case OPT_BLOCK:
+			if (a->nblock == MAX_DEVICES - 1)
+				usage_error("too many --block devices (at most %s)", "15");
+			a->block[a->nblock++] = optarg;
+			break;
 		case OPT_ABI:
 			a->opt.abi = abi_find(optarg);
 			if (!a->opt.abi)
@@ -183,7 +193,8 @@ static void load_guest(struct lguest *lg, const struct launcher_args *a)
 	if (!lguest_create(lg, &a->opt, err, sizeof(err)) ||
 	    !boot_load_kernel(&lg->mem, a->kernel, &lg->image, err, sizeof(err)) ||
 	    (a->initrd && !boot_load_initrd(&lg->mem, a->initrd, &lg->image, err, sizeof(err))) ||
-	    !boot_setup_params(&lg->mem, &lg->image, a->cmdline, err, sizeof(err))) {
+	    !boot_setup_params(&lg->mem, &lg->image, a->cmdline, err, sizeof(err)) ||
+	    !devices_setup(lg, a->block, a->nblock, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
 		exit(EXIT_USAGE);
 	}
@@ -218,6 +229,7 @@ int main(int argc, char **argv)
 		load_guest(&lg, &a);
 		enum guest_death d = lguest_run(&lg);
 		fflush(stdout);
+		devices_shutdown(&lg);
 		fprintf(stderr, "lguest: %s\n", lg.death_reason);
 		if (a.opt.verbose)
 			fprintf(stderr, "lguest: %llu instructions, %llu ns of guest time\n",

@@ -25,6 +25,7 @@
 
 #include "boot.h"
 #include "cpu/cpu.h"
+#include "devices/devices.h"
 #include "guest.h"
 #include "symbols.h"
 
@@ -157,6 +158,10 @@ struct lguest {
 	uint64_t next_spin_probe;
 	bool probe_writes, probe_wrote;
 
+	/* The lguest bus and its devices (devices/). */
+	struct lguest_devices devices;
+	uint64_t next_input_poll;
+
 	/* Death: the first reason wins (§A1). */
 	enum guest_death death;
 	char death_reason[600];
@@ -219,7 +224,7 @@ void lguest_cpuid(void *opaque, struct cpu *cpu, uint32_t leaf, uint32_t subleaf
 /* run.c */
 enum guest_death lguest_run(struct lguest *lg);
 
-/* devices: what a NOTIFY means (devices/notify.c). */
+/* devices: what a NOTIFY means (devices/bus.c). */
 void service_notify(struct lguest *lg, uint32_t addr);
 
 #endif

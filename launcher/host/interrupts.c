@@ -200,7 +200,7 @@ bool deliverable_irq_possible(struct lguest *lg)
 {
 	if (!lg->lguest_data)
 		return false;
-	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u);
+	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u) | devices_irq_sources(lg);
 	sources &= ~ld_read32(lg, LD_BLOCKED_INTERRUPTS);
 	if (!sources)
 		return false;

@@ -19,6 +19,7 @@
 #define IRQ_POLL_CHUNK 128u /* while an interrupt waits for the guest to re-enable them */
 #define SPIN_PROBE_STEPS 64u /* longest loop period the spin detector recognises */
 #define SPIN_PROBE_INTERVAL 1000000u /* instructions between probes while no interrupt can arrive */
+#define INPUT_POLL_INTERVAL 1000000u /* instructions between looks at stdin while the guest runs */
 
 /* The clock event fires when guest time reaches its deadline (§A9). */
 static void run_timer(struct lguest *lg)
@@ -32,11 +33,16 @@ static void run_timer(struct lguest *lg)
 /* Could anything ever wake a halted guest (§A5.5)? */
 static bool halt_can_wake(struct lguest *lg)
 {
-	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u);
+	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u) | devices_irq_sources(lg);
 	return (sources & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS)) != 0;
 }
 
-/* A halted guest: jump guest time to the clock event, or report a HALT nothing can end. */
+/*
+ * A halted guest.  Console input that is already there wakes it first;
+ * otherwise guest time jumps to the clock event (deterministic), or we
+ * wait for it in host time (--realtime).  With no clock event armed, we
+ * wait for console input.  A HALT that nothing can end is reported.
+ */
 static void idle_until_interrupt(struct lguest *lg)
 {
 	if (!halt_can_wake(lg)) {
@@ -44,14 +50,25 @@ static void idle_until_interrupt(struct lguest *lg)
 		return;
 	}
 	uint64_t now = guest_now_ns(lg);
-	if (!lg->timer_armed || lg->timer_deadline_ns <= now)
+	uint32_t pending_before = lg->irqs_pending;
+	if (!lg->timer_armed || lg->timer_deadline_ns <= now) {
+		if (!(lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS)))
+			devices_poll_input(lg, -1);
+		return;
+	}
+	uint64_t wait = lg->timer_deadline_ns - now;
+	devices_poll_input(lg, lg->opt.realtime ? (int)(wait / 1000000u) : 0);
+	if (lg->irqs_pending != pending_before)
 		return;
 	if (lg->opt.realtime) {
-		uint64_t wait = lg->timer_deadline_ns - now;
-		struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
-		nanosleep(&ts, NULL);
+		now = guest_now_ns(lg);
+		if (lg->timer_deadline_ns > now) {
+			wait = lg->timer_deadline_ns - now;
+			struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
+			nanosleep(&ts, NULL);
+		}
 	} else {
-		lg->idle_ns += lg->timer_deadline_ns - now;
+		lg->idle_ns += wait;
 	}
 }
 
@@ -171,6 +188,10 @@ enum guest_death lguest_run(struct lguest *lg)
 		}
 		if (limits_reached(lg))
 			break;
+		if (lg->cpu.icount >= lg->next_input_poll) {
+			lg->next_input_poll = lg->cpu.icount + INPUT_POLL_INTERVAL;
+			devices_poll_input(lg, 0);
+		}
 		if (lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
 			uint64_t since = lg->cpu.icount;
 			lg->next_spin_probe = since + SPIN_PROBE_INTERVAL;
