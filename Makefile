@@ -80,7 +80,7 @@ samples: $(SAMPLE_ELF)
 
 .SECONDEXPANSION:
 SAMPLE_LIB_SRC := $(wildcard samples/lib/*.c samples/lib/*.S)
-build/samples/%.elf: $$(wildcard samples/%/*.c samples/%/*.S) $(SAMPLE_LIB_SRC) $(wildcard samples/lib/*.h) samples/lib/guest.ld
+build/samples/%.elf: $$(wildcard samples/$$*/*.c samples/$$*/*.S) $(SAMPLE_LIB_SRC) $(wildcard samples/lib/*.h) samples/lib/guest.ld
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T $(or $(wildcard samples/$*/guest.ld),samples/lib/guest.ld) \
 	    -o $@ $(filter %.c %.S,$^)

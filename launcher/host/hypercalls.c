@@ -91,7 +91,10 @@ static const char *other_profile_hint(struct lguest *lg, uint32_t addr)
 {
 	if (lg->abi == &abi_3_19) {
 		uint32_t vec2631 = lg_read32(lg, addr + abi_2_6_31.off_syscall_vec);
-		if (vec2631 == 0x80 || vec2631 == 0x40 || vec2631 == lg->opt.syscall_vector)
+		uint32_t before = lg_read32(lg, addr + abi_3_19.off_syscall_vec - 4);
+		uint32_t vec319 = lg_read32(lg, addr + abi_3_19.off_syscall_vec);
+		if (vec2631 == 0x80 || vec2631 == 0x40 || vec2631 == lg->opt.syscall_vector ||
+		    (vec319 == 0 && before >= 0xC0000000u && before < abi_3_19.switcher_addr))
 			return " (lguest_data looks like a 2.6.31-3.0 guest's, with pgdir: try --abi=2.6.31)";
 	} else {
 		uint32_t vec319 = lg_read32(lg, addr + abi_3_19.off_syscall_vec);

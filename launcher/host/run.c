@@ -92,32 +92,41 @@ static void snapshot(struct cpu *cpu, struct spin_state *s)
  * Is the guest spinning: going round a short loop that changes no
  * register and writes no memory, while no interrupt can ever arrive?
  * Step it one instruction at a time, with every page watched for writes,
- * until it is back where it started or the probe gives up.  Steps that
+ * and look for a register state seen before with no write in between.
+ * The loop then began at that earlier state: *since is its instruction
+ * count (exact when the loop was entered during the probe).  Steps that
  * stop for any other reason are handled normally and end the probe.
  */
-static bool probe_spin(struct lguest *lg)
+static bool probe_spin(struct lguest *lg, uint64_t *since)
 {
-	struct spin_state start, now;
+	struct spin_state seen[SPIN_PROBE_STEPS + 1], now;
+	uint64_t seen_at[SPIN_PROBE_STEPS + 1];
+	unsigned nseen = 0;
 	struct cpu_stop stop;
 	bool spinning = false;
 
-	snapshot(&lg->cpu, &start);
+	snapshot(&lg->cpu, &seen[nseen]);
+	seen_at[nseen++] = lg->cpu.icount;
 	lg->probe_writes = true;
-	lg->probe_wrote = false;
 	cpu_tlb_flush(&lg->cpu);
-	for (unsigned i = 0; i < SPIN_PROBE_STEPS; i++) {
+	for (unsigned i = 0; i < SPIN_PROBE_STEPS && !spinning; i++) {
+		lg->probe_wrote = false;
 		if (cpu_run(&lg->cpu, 1, &stop) != CPU_STOP_BUDGET) {
 			lg->probe_writes = false;
 			handle_cpu_stop(lg, &stop);
 			break;
 		}
-		if (lg->probe_wrote)
-			break;
 		snapshot(&lg->cpu, &now);
-		if (memcmp(&start, &now, sizeof(now)) == 0) {
-			spinning = true;
-			break;
-		}
+		if (lg->probe_wrote)
+			nseen = 0; /* a write: nothing before it can be the same state */
+		for (unsigned k = 0; k < nseen; k++)
+			if (memcmp(&seen[k], &now, sizeof(now)) == 0) {
+				*since = seen_at[k];
+				spinning = true;
+				break;
+			}
+		seen[nseen] = now;
+		seen_at[nseen++] = lg->cpu.icount;
 	}
 	lg->probe_writes = false;
 	cpu_tlb_flush(&lg->cpu);
@@ -193,9 +202,9 @@ enum guest_death lguest_run(struct lguest *lg)
 			devices_poll_input(lg, 0);
 		}
 		if (lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
-			uint64_t since = lg->cpu.icount;
-			lg->next_spin_probe = since + SPIN_PROBE_INTERVAL;
-			if (probe_spin(lg)) {
+			uint64_t since = 0;
+			lg->next_spin_probe = lg->cpu.icount + SPIN_PROBE_INTERVAL;
+			if (probe_spin(lg, &since)) {
 				char sym[160];
 				describe_addr(lg, lg->cpu.eip, sym, sizeof(sym));
 				end_guest(lg, GUEST_LIMIT, "guest spinning at 0x%x%s since instruction %llu", lg->cpu.eip,
