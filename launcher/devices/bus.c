@@ -71,9 +71,11 @@ struct device *device_add(struct lguest *lg, const char *name, uint8_t type, uns
 		put_le32(vc + 4, vq->pfn);
 	}
 	uint8_t *feat = rec + RECORD_HEADER + VQCONFIG_SIZE * num_vq;
-	memcpy(feat, features, feature_len);
+	if (feature_len)
+		memcpy(feat, features, feature_len);
 	memset(feat + feature_len, 0, feature_len);
-	memcpy(feat + 2 * feature_len, config, config_len);
+	if (config_len)
+		memcpy(feat + 2 * feature_len, config, config_len);
 	lg->mem.limit_bytes = d->next_page;
 	d->count++;
 	return dev;
