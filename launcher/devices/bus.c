@@ -163,19 +163,23 @@ void service_notify(struct lguest *lg, uint32_t addr)
 	struct lguest_devices *d = &lg->devices;
 	for (unsigned i = 0; i < d->count; i++)
 		if (addr == lg->mem.ram_bytes + d->dev[i].desc_offset) {
+			EMIT(lg, EV_NOTIFY, NOTIFY_STATUS, addr, i, device_record(lg, &d->dev[i])[4]);
 			status_notify(lg, &d->dev[i]);
 			return;
 		}
 	for (unsigned i = 0; i < d->count; i++)
 		for (unsigned q = 0; q < d->dev[i].num_vq; q++)
 			if (addr == d->dev[i].vq[q].pfn * GUEST_PAGE_SIZE) {
+				EMIT(lg, EV_NOTIFY, NOTIFY_KICK, addr, i, q);
 				kick(lg, &d->dev[i].vq[q]);
 				return;
 			}
 	if (addr >= lg->mem.limit_bytes) {
+		EMIT(lg, EV_NOTIFY, NOTIFY_BAD, addr);
 		kill_guest(lg, "Bad NOTIFY 0x%x", addr);
 		return;
 	}
+	EMIT(lg, EV_NOTIFY, NOTIFY_EARLY_CONSOLE, addr);
 	early_console(lg, addr);
 }
 

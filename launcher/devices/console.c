@@ -134,6 +134,7 @@ void console_poll(struct lguest *lg, struct device *dev, int timeout_ms)
 		signal(SIGINT, SIG_DFL);
 		raise(SIGINT);
 	}
+	EMIT(lg, EV_CONSOLE_IN, 0, (uint32_t)n);
 	vq_add_used(lg, vq, c.head, (uint32_t)n);
 	vq_trigger_irq(lg, vq, true);
 }

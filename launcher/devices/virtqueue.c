@@ -84,6 +84,8 @@ static bool walk_chain(struct lguest *lg, struct virtqueue *vq, struct chain *c)
 			kill_guest(lg, "Looped descriptor");
 			return false;
 		}
+		EMIT(lg, EV_VQ_BUFFER, 0, (uint32_t)(vq->dev - lg->devices.dev), vq->index, c->head, (uint32_t)addr, len,
+		     flags);
 		struct iovec *iov = &c->iov[c->out + c->in];
 		iov->iov_base = guest_ptr(&lg->mem, (uint32_t)addr);
 		iov->iov_len = len;

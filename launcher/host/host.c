@@ -28,20 +28,34 @@ static uint64_t lguest_rdtsc(void *opaque, struct cpu *cpu)
 	return guest_now_ns(opaque);
 }
 
-/* Watched accesses happen only while the spin detector probes: note any write. */
+/*
+ * Watched accesses: the spin detector notes writes while it probes, and
+ * an attached debugger sees the pages it watches.
+ */
 static bool lguest_mem_access(void *opaque, struct cpu *cpu, uint32_t va, uint32_t phys, unsigned size,
                               enum cpu_access access, uint64_t value)
 {
 	struct lguest *lg = opaque;
-	(void)cpu, (void)va, (void)phys, (void)size, (void)value;
-	if (access == CPU_ACCESS_WRITE)
+	(void)cpu;
+	if (lg->probe_writes && access == CPU_ACCESS_WRITE)
 		lg->probe_wrote = true;
+	if (lg->dbg && lg->dbg->mem_access)
+		return lg->dbg->mem_access(lg->dbg->ctx, lg, va, phys, size, access, value);
 	return false;
+}
+
+/* The CPU's exec hook belongs to the debugger (breakpoints). */
+static bool lguest_exec(void *opaque, struct cpu *cpu, uint32_t eip)
+{
+	struct lguest *lg = opaque;
+	(void)cpu;
+	return lg->dbg && lg->dbg->exec && lg->dbg->exec(lg->dbg->ctx, lg, eip);
 }
 
 static const struct cpu_host_ops lguest_cpu_ops = {
 	.translate = lguest_translate,
 	.mem_access = lguest_mem_access,
+	.exec = lguest_exec,
 	.cpuid = lguest_cpuid,
 	.rdtsc = lguest_rdtsc,
 };

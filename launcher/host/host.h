@@ -25,6 +25,8 @@
 
 #include "boot.h"
 #include "cpu/cpu.h"
+#include "debug/debugger.h"
+#include "debug/events.h"
 #include "devices/devices.h"
 #include "guest.h"
 #include "symbols.h"
@@ -139,6 +141,7 @@ struct lguest {
 	/* Virtual interrupts. */
 	uint32_t irqs_pending;
 	bool halted;
+	unsigned held_irq, held_reason; /* last "held back" event emitted: irq + 1, reason */
 
 	/* Shadow paging. */
 	bool linear_pages;
@@ -161,6 +164,12 @@ struct lguest {
 	/* The lguest bus and its devices (devices/). */
 	struct lguest_devices devices;
 	uint64_t next_input_poll;
+
+	/* An attached debugger (debug/debugger.h), or NULL. */
+	const struct debugger *dbg;
+
+	/* The event stream (debug/events.c). */
+	struct event_stream events;
 
 	/* Death: the first reason wins (§A1). */
 	enum guest_death death;

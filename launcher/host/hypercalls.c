@@ -141,8 +141,9 @@ static void initialize(struct lguest *lg, uint32_t addr)
 }
 
 /* do_hcall(): one call, synchronous or from the ring. */
-static void do_hcall(struct lguest *lg, const struct hcall_args *a)
+static void do_hcall(struct lguest *lg, const struct hcall_args *a, uint8_t how)
 {
+	EMIT(lg, EV_HYPERCALL, how, a->nr, a->a1, a->a2, a->a3, a->a4);
 	switch (a->nr) {
 	case LHCALL_FLUSH_ASYNC:
 	case LHCALL_SEND_INTERRUPTS:
@@ -215,7 +216,7 @@ static void do_async_hcalls(struct lguest *lg)
 		lg_read(lg, lg->lguest_data + LD_HCALLS + n * LD_HCALL_SIZE, raw, sizeof(raw));
 		struct hcall_args a = {get_le32(raw), get_le32(raw + 4), get_le32(raw + 8), get_le32(raw + 12),
 		                       get_le32(raw + 16)};
-		do_hcall(lg, &a);
+		do_hcall(lg, &a, EVH_ASYNC);
 
 		uint8_t done = 0xff;
 		if (!lg_write(lg, lg->lguest_data + LD_HCALL_STATUS + n, &done, 1)) {
@@ -235,6 +236,7 @@ static void do_async_hcalls(struct lguest *lg)
 void do_hypercalls(struct lguest *lg)
 {
 	if (!lg->lguest_data) {
+		EMIT(lg, EV_HYPERCALL, EVH_SYNC, lg->hcall.nr, lg->hcall.a1, lg->hcall.a2, lg->hcall.a3, lg->hcall.a4);
 		if (lg->hcall.nr != LHCALL_LGUEST_INIT)
 			kill_guest(lg, "hypercall %li before INIT", (long)(int32_t)lg->hcall.nr);
 		else
@@ -244,7 +246,7 @@ void do_hypercalls(struct lguest *lg)
 	}
 	do_async_hcalls(lg);
 	if (!lg->pending_notify) {
-		do_hcall(lg, &lg->hcall);
+		do_hcall(lg, &lg->hcall, EVH_SYNC);
 		lg->hcall_pending = false;
 	}
 }

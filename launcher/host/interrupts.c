@@ -152,8 +152,10 @@ bool reflect_trap(struct lguest *lg, unsigned vector, bool has_error, uint32_t e
 /* Mark a virtual IRQ pending (LHREQ_IRQ, or the clock event for IRQ 0). */
 void set_interrupt(struct lguest *lg, unsigned irq)
 {
-	if (irq < LGUEST_IRQS)
+	if (irq < LGUEST_IRQS) {
 		lg->irqs_pending |= 1u << irq;
+		EMIT(lg, EV_IRQ_RAISED, 0, irq);
+	}
 }
 
 /* The lowest pending IRQ not blocked by the guest, or LGUEST_IRQS. */
@@ -165,27 +167,50 @@ static unsigned interrupt_pending(struct lguest *lg)
 	return live ? (unsigned)__builtin_ctz(live) : LGUEST_IRQS;
 }
 
+/*
+ * Say once why an IRQ is being held back (the run loop retries often;
+ * the event stream should show each reason once, not every retry).
+ */
+static void note_held(struct lguest *lg, unsigned irq, enum irq_held why)
+{
+	if (lg->held_irq == irq + 1 && lg->held_reason == why)
+		return;
+	lg->held_irq = irq + 1;
+	lg->held_reason = why;
+	EMIT(lg, EV_IRQ_HELD, (uint8_t)why, irq);
+}
+
 /* try_deliver_interrupt() (§A5.2), for the lowest pending unblocked IRQ. */
 void try_deliver_interrupts(struct lguest *lg)
 {
 	unsigned irq = interrupt_pending(lg);
 	uint32_t eip = lg->cpu.eip;
 
-	if (irq >= LGUEST_IRQS)
+	if (irq >= LGUEST_IRQS) {
+		if (lg->lguest_data && (lg->irqs_pending & ld_read32(lg, LD_BLOCKED_INTERRUPTS)))
+			note_held(lg, (unsigned)__builtin_ctz(lg->irqs_pending), HELD_BLOCKED);
 		return;
-	if (eip >= lg->noirq_start && eip < lg->noirq_end)
+	}
+	if (eip >= lg->noirq_start && eip < lg->noirq_end) {
+		note_held(lg, irq, HELD_NOIRQ_WINDOW);
 		return;
+	}
 	if (lg->halted) {
 		if (!ld_write32(lg, LD_IRQ_ENABLED, X86_EFLAGS_IF))
 			kill_guest(lg, "Re-enabling interrupts");
 		lg->halted = false;
 	} else if (!ld_read32(lg, LD_IRQ_ENABLED)) {
 		ld_write32(lg, LD_IRQ_PENDING, X86_EFLAGS_IF);
+		note_held(lg, irq, HELD_IRQS_DISABLED);
 		return;
 	}
 	if (idt_present(lg, 32 + irq)) {
 		lg->irqs_pending &= ~(1u << irq);
+		lg->held_irq = 0;
+		EMIT(lg, EV_IRQ_DELIVERED, 0, irq, 32 + irq);
 		set_guest_interrupt(lg, lg->idt_lo[32 + irq], lg->idt_hi[32 + irq], false, 0);
+	} else {
+		note_held(lg, irq, HELD_NO_GATE);
 	}
 	write_guest_time(lg);
 }

@@ -61,6 +61,7 @@ static unsigned user_pgd_end(struct lguest *lg)
 /* Drop every shadow translation of every slot (§A4.5). */
 void drop_all_shadows(struct lguest *lg)
 {
+	EMIT(lg, EV_TLB_FLUSH, FLUSH_ALL, 0);
 	for (unsigned i = 0; i < SHADOW_SLOTS; i++)
 		drop_slot_range(&lg->slot[i], 0, 1024);
 	cpu_tlb_flush(&lg->cpu);
@@ -202,6 +203,7 @@ static enum fill demand_page(struct lguest *lg, uint32_t va, uint32_t errcode)
 	if (!(gpte & PTE_D))
 		spte &= ~PTE_RW;
 	*shadow_pte(s, va) = spte;
+	EMIT(lg, EV_TLB_FILL, 0, va, gpte, lg->cur_slot, errcode);
 	return FILL_DONE;
 }
 
@@ -232,7 +234,9 @@ enum cpu_xlate_result lguest_translate(void *opaque, struct cpu *cpu, uint32_t v
 				t->phys_page = spte & PAGE_MASK;
 				t->writable = rw;
 				t->user = us;
-				t->watched = lg->probe_writes;
+				t->watched = lg->probe_writes ||
+				             (lg->dbg && lg->dbg->page_watched &&
+				              lg->dbg->page_watched(lg->dbg->ctx, lg, va & PAGE_MASK));
 				return CPU_XLATE_OK;
 			}
 		}
@@ -326,6 +330,8 @@ void guest_new_pagetable(struct lguest *lg, uint32_t pgdir)
 		s->gpgdir = pgdir;
 		drop_slot_range(s, 0, user_pgd_end(lg));
 	}
+	EMIT(lg, EV_TLB_FLUSH, repin || lg->slot[found].gpgdir != lg->cpu.cr3 ? FLUSH_NEW_PGTABLE_NEW : FLUSH_NEW_PGTABLE_CACHED,
+	     pgdir);
 	lg->cur_slot = (unsigned)found;
 	lg->cpu.cr3 = pgdir;
 	cpu_tlb_flush(&lg->cpu);
@@ -340,6 +346,7 @@ void guest_flush_tlb(struct lguest *lg, bool kernel_too)
 		drop_all_shadows(lg);
 		pin_stack_pages(lg);
 	} else {
+		EMIT(lg, EV_TLB_FLUSH, FLUSH_USER, 0);
 		drop_slot_range(current_slot(lg), 0, user_pgd_end(lg));
 		cpu_tlb_flush(&lg->cpu);
 	}
@@ -367,6 +374,7 @@ void guest_set_pte(struct lguest *lg, uint32_t pgdir, uint32_t vaddr, uint32_t p
 		kill_guest(lg, "attempt to set pte into Switcher pages");
 		return;
 	}
+	EMIT(lg, EV_TLB_FLUSH, FLUSH_PTE, vaddr, pte, pgdir);
 	for (unsigned i = 0; i < SHADOW_SLOTS; i++) {
 		struct shadow_slot *s = &lg->slot[i];
 		if (!s->used)
@@ -385,6 +393,7 @@ void guest_set_pgd(struct lguest *lg, uint32_t pgdir, uint32_t idx)
 			kill_guest(lg, "Attempt to set pgd %u/%u", idx, 1024u);
 		return;
 	}
+	EMIT(lg, EV_TLB_FLUSH, FLUSH_PGD, idx, pgdir);
 	for (unsigned i = 0; i < SHADOW_SLOTS; i++)
 		if (lg->slot[i].used && !lg->linear_pages && lg->slot[i].gpgdir == pgdir)
 			drop_slot_range(&lg->slot[i], idx, idx + 1);

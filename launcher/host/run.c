@@ -186,7 +186,8 @@ enum guest_death lguest_run(struct lguest *lg)
 			continue;
 		}
 		run_timer(lg);
-		try_deliver_interrupts(lg);
+		if (!lg->dbg || !lg->dbg->irqs_allowed || lg->dbg->irqs_allowed(lg->dbg->ctx, lg))
+			try_deliver_interrupts(lg);
 		if (lg->death != GUEST_ALIVE)
 			break;
 		if (lg->halted) {
@@ -201,7 +202,7 @@ enum guest_death lguest_run(struct lguest *lg)
 			lg->next_input_poll = lg->cpu.icount + INPUT_POLL_INTERVAL;
 			devices_poll_input(lg, 0);
 		}
-		if (lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
+		if (!lg->dbg && lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
 			uint64_t since = 0;
 			lg->next_spin_probe = lg->cpu.icount + SPIN_PROBE_INTERVAL;
 			if (probe_spin(lg, &since)) {
@@ -213,8 +214,21 @@ enum guest_death lguest_run(struct lguest *lg)
 			}
 			continue;
 		}
-		cpu_run(&lg->cpu, next_budget(lg), &stop);
+		uint64_t budget = next_budget(lg);
+		if (lg->dbg && lg->dbg->before_run) {
+			uint64_t limit = lg->dbg->before_run(lg->dbg->ctx, lg);
+			if (lg->death != GUEST_ALIVE)
+				break;
+			if (limit && limit < budget)
+				budget = limit;
+		}
+		cpu_run(&lg->cpu, budget, &stop);
+		if (lg->dbg && lg->dbg->cpu_stopped)
+			lg->dbg->cpu_stopped(lg->dbg->ctx, lg, &stop);
 		handle_cpu_stop(lg, &stop);
 	}
+	EMIT(lg, EV_DEATH, 0, (uint32_t)lg->death);
+	if (lg->dbg && lg->dbg->guest_died)
+		lg->dbg->guest_died(lg->dbg->ctx, lg);
 	return lg->death;
 }

@@ -92,6 +92,12 @@ static bool rewrite_vmcall(struct lguest *lg)
 	return true;
 }
 
+/* Record what the host did with a trap. */
+static void note_trap(struct lguest *lg, unsigned vector, uint32_t error, enum trap_action what)
+{
+	EMIT(lg, EV_TRAP, (uint8_t)what, vector, error, vector == 14 ? lg->last_pagefault : 0);
+}
+
 static void handle_exception(struct lguest *lg, unsigned vector, uint32_t error);
 
 /*
@@ -106,6 +112,7 @@ static void deliver_direct(struct lguest *lg, unsigned vector, bool has_error, u
 	struct cpu_stop fault;
 	uint32_t lo = lg->idt_lo[vector], hi = lg->idt_hi[vector];
 
+	note_trap(lg, vector, error, TRAP_DIRECT);
 	cpu->eip = return_eip;
 	if (cpu_deliver_gate(cpu, (uint16_t)(lo >> 16), (lo & 0xffffu) | (hi & 0xffff0000u), false, has_error, error,
 	                     &fault))
@@ -119,7 +126,9 @@ static void deliver_direct(struct lguest *lg, unsigned vector, bool has_error, u
 static void reflect_or_kill(struct lguest *lg, unsigned vector, uint32_t error)
 {
 	uint32_t eip = lg->cpu.eip;
-	if (!reflect_trap(lg, vector, trap_has_error_code(vector), error))
+	bool has_gate = idt_present(lg, vector);
+	note_trap(lg, vector, error, has_gate ? TRAP_REFLECTED : TRAP_KILLED);
+	if (!has_gate || !reflect_trap(lg, vector, trap_has_error_code(vector), error))
 		kill_guest(lg, "unhandled trap %li at 0x%x (0x%x)", (long)vector, eip,
 		           vector == 14 ? lg->last_pagefault : error);
 }
@@ -136,23 +145,27 @@ static void handle_exception(struct lguest *lg, unsigned vector, uint32_t error)
 	switch (vector) {
 	case 13:
 		if (error == 0 && (cpu->seg[CPU_CS].selector & 3) == 1) {
-			if (emulate_insn(lg))
+			if (emulate_insn(lg) || (lg->abi->rewrite_vmcall && rewrite_vmcall(lg))) {
+				note_trap(lg, vector, error, TRAP_SERVICED);
 				return;
-			if (lg->abi->rewrite_vmcall && rewrite_vmcall(lg))
-				return;
+			}
 		}
 		break;
 	case 6:
-		if (lg->abi->rewrite_vmcall && rewrite_vmcall(lg))
+		if (lg->abi->rewrite_vmcall && rewrite_vmcall(lg)) {
+			note_trap(lg, vector, error, TRAP_SERVICED);
 			return;
+		}
 		break;
 	case 14:
 		if (lg->lguest_data && !ld_write32(lg, LD_CR2, lg->last_pagefault))
 			kill_guest(lg, "Writing cr2");
 		break;
 	case 7:
-		if (!lg->ts)
+		if (!lg->ts) {
+			note_trap(lg, vector, error, TRAP_IGNORED);
 			return;
+		}
 		break;
 	default:
 		break;
@@ -193,8 +206,10 @@ static void handle_soft_int(struct lguest *lg, const struct cpu_stop *stop)
 		return;
 	}
 	cpu->eip = stop->next_eip;
-	if (n >= 32)
-		return; /* a host interrupt as far as lg.ko could tell: the call is lost (§A6.1) */
+	if (n >= 32) {
+		note_trap(lg, n, 0, TRAP_IGNORED); /* a host interrupt as far as lg.ko could tell: lost (§A6.1) */
+		return;
+	}
 	reflect_or_kill(lg, n, 0);
 }
 
