@@ -42,7 +42,28 @@ GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexe
 
 .PHONY: all demo check check-asan bench coverage clean deps samples
 
-all: deps bin/lguest samples
+all: deps bin/lguest bin/lgdbg samples
+
+# lgdbg, the companion CLI: lgdbg/*.c, sharing the launcher's debug code
+# (event names, trace format) through launcher/debug/*.c.
+LGDBG_SRC := $(sort $(wildcard lgdbg/*.c))
+LGDBG_SHARED := launcher/debug/events.c launcher/debug/trace_format.c
+LGDBG_LIBS ?= $(shell pkg-config --libs capstone 2>/dev/null) $(if $(wildcard /usr/include/readline/readline.h),-lreadline)
+bin/lgdbg: $(patsubst %.c,build/opt/%.o,$(LGDBG_SRC) $(filter $(wildcard $(LGDBG_SHARED)),$(LGDBG_SHARED))) $(OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(filter build/opt/lgdbg/%,$^) $(filter-out build/opt/launcher/main.o,$(OBJ)) $(LGDBG_LIBS) -lm
+
+build/asan/bin/lgdbg: $(patsubst %.c,build/asan/%.o,$(LGDBG_SRC)) $(ASAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $(filter build/asan/lgdbg/%,$^) $(filter-out build/asan/launcher/main.o,$(ASAN_OBJ)) $(LGDBG_LIBS) -lm
+
+build/opt/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) -Ilauncher -Ilgdbg -c -o $@ $<
+
+build/asan/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(SANFLAGS) $(WARN) -Ilauncher -Ilgdbg -c -o $@ $<
 
 deps:
 	@tools/ensure-deps
@@ -88,7 +109,7 @@ build/samples/%.elf: $$(wildcard samples/$$*/*.c samples/$$*/*.S) $(SAMPLE_LIB_S
 demo: all
 	@tools/demo
 
-check: deps bin/lguest build/asan/bin/lguest samples $(UNIT_BIN) $(NATIVE_BIN) $(TOOL_BIN)
+check: deps bin/lguest bin/lgdbg build/asan/bin/lguest build/asan/bin/lgdbg samples $(UNIT_BIN) $(NATIVE_BIN) $(TOOL_BIN)
 	@tests/run-all
 
 check-asan: check

@@ -24,7 +24,8 @@ enum event_kind {
 	EV_IRQ_RAISED,    /* arg: irq */
 	EV_IRQ_DELIVERED, /* arg: irq, vector */
 	EV_IRQ_HELD,      /* arg: irq; sub: why (enum irq_held) */
-	EV_TLB_FILL,      /* arg: va, guest pte (after A/D), slot, error code of the fault */
+	EV_TLB_FILL,      /* arg: va, guest pte (after A/D), slot, error code, guest-physical address of the
+	                     PTE (0 in linear mode); sub: 1 in linear mode */
 	EV_TLB_FLUSH,     /* arg: argument; sub: enum tlb_flush */
 	EV_NOTIFY,        /* arg: address; sub: enum notify_kind */
 	EV_VQ_BUFFER,     /* arg: device index, queue, head, guest address, length, flags (bit 1 = device writes) */

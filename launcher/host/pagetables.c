@@ -203,7 +203,7 @@ static enum fill demand_page(struct lguest *lg, uint32_t va, uint32_t errcode)
 	if (!(gpte & PTE_D))
 		spte &= ~PTE_RW;
 	*shadow_pte(s, va) = spte;
-	EMIT(lg, EV_TLB_FILL, 0, va, gpte, lg->cur_slot, errcode);
+	EMIT(lg, EV_TLB_FILL, lg->linear_pages, va, gpte, lg->cur_slot, errcode, gpte_addr);
 	return FILL_DONE;
 }
 
