@@ -11,6 +11,8 @@
 # tests/unit/*.c becomes a unit test program.
 
 CC      ?= gcc
+# capstone disassembles code in crash reports and in lgdbg.
+LIBS    := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone) -lm
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11 -D_GNU_SOURCE
@@ -51,11 +53,11 @@ LGDBG_SHARED := launcher/debug/events.c launcher/debug/trace_format.c
 LGDBG_LIBS ?= $(shell pkg-config --libs capstone 2>/dev/null) $(if $(wildcard /usr/include/readline/readline.h),-lreadline)
 bin/lgdbg: $(patsubst %.c,build/opt/%.o,$(LGDBG_SRC) $(filter $(wildcard $(LGDBG_SHARED)),$(LGDBG_SHARED))) $(OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(filter build/opt/lgdbg/%,$^) $(filter-out build/opt/launcher/main.o,$(OBJ)) $(LGDBG_LIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $(filter build/opt/lgdbg/%,$^) $(filter-out build/opt/launcher/main.o,$(OBJ)) $(LGDBG_LIBS) $(LIBS)
 
 build/asan/bin/lgdbg: $(patsubst %.c,build/asan/%.o,$(LGDBG_SRC)) $(ASAN_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $(filter build/asan/lgdbg/%,$^) $(filter-out build/asan/launcher/main.o,$(ASAN_OBJ)) $(LGDBG_LIBS) -lm
+	$(CC) $(SANFLAGS) -o $@ $(filter build/asan/lgdbg/%,$^) $(filter-out build/asan/launcher/main.o,$(ASAN_OBJ)) $(LGDBG_LIBS) $(LIBS)
 
 build/opt/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h)
 	@mkdir -p $(@D)
@@ -70,7 +72,7 @@ deps:
 
 bin/lguest: $(OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 build/opt/%.o: %.c $(LAUNCHER_HDR)
 	@mkdir -p $(@D)
@@ -78,7 +80,7 @@ build/opt/%.o: %.c $(LAUNCHER_HDR)
 
 build/asan/bin/lguest: $(ASAN_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^ -lm
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 build/asan/%.o: %.c $(LAUNCHER_HDR)
 	@mkdir -p $(@D)
@@ -86,7 +88,7 @@ build/asan/%.o: %.c $(LAUNCHER_HDR)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_CORE_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(SANFLAGS) $(WARN) -Ilauncher -Itests/unit -o $@ $< $(ASAN_CORE_OBJ) -lm
+	$(CC) $(CSTD) $(SANFLAGS) $(WARN) -Ilauncher -Itests/unit -o $@ $< $(ASAN_CORE_OBJ) $(LIBS)
 
 build/tests/native/%: tests/native/%.c
 	@mkdir -p $(@D)
@@ -123,7 +125,7 @@ coverage: build/opt/tools/opcode-coverage
 CORE_OBJ := $(patsubst %.c,build/opt/%.o,$(CORE_SRC))
 build/opt/tools/%: tools/%.c $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(CFLAGS) $(WARN) -Ilauncher -o $@ $< $(CORE_OBJ) -lm
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) -Ilauncher -o $@ $< $(CORE_OBJ) $(LIBS)
 
 clean:
 	rm -rf build bin

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "debug/crash.h"
 #include "host/host.h"
 
 enum exit_code { EXIT_POWEROFF = 0, EXIT_KILLED = 1, EXIT_USAGE = 2, EXIT_RESTART = 3, EXIT_LIMIT = 4 };
@@ -41,6 +42,8 @@ static const char usage_text[] =
 	"      --timeout=SECONDS     stop after SECONDS of guest time (exit 4)\n"
 	"      --realtime            guest time from the host clock, not from the\n"
 	"                            instruction count (runs are then not repeatable)\n"
+	"      --crash-report=FILE   where to write the report of the guest's death\n"
+	"                            (default: $TMPDIR or /tmp, lguest-crash-<pid>.txt)\n"
 	"      --on-restart=exit|reboot\n"
 	"                            what a guest's restart request does (default\n"
 	"                            reboot: run the guest again, as the historical\n"
@@ -51,13 +54,14 @@ static const char usage_text[] =
 	"host error, 3 it asked to restart (--on-restart=exit), 4 a launcher limit\n"
 	"stopped it (timeout, instruction limit, spinning, halted for good).\n";
 
-enum { OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART };
+enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART };
 
 static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"initrd", required_argument, NULL, OPT_INITRD},
 	{"block", required_argument, NULL, OPT_BLOCK},
+	{"crash-report", required_argument, NULL, OPT_CRASH_REPORT},
 	{"abi", required_argument, NULL, OPT_ABI},
 	{"syscall-vector", required_argument, NULL, OPT_SYSCALL_VECTOR},
 	{"max-insns", required_argument, NULL, OPT_MAX_INSNS},
@@ -71,6 +75,7 @@ struct launcher_args {
 	struct lguest_options opt;
 	const char *kernel;
 	const char *initrd;
+	const char *crash_report;
 	const char *block[MAX_DEVICES - 1];
 	unsigned nblock;
 	char *cmdline;
@@ -140,6 +145,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 		case 'v': a->opt.verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case OPT_INITRD: a->initrd = optarg; break;
+		case OPT_CRASH_REPORT: a->crash_report = optarg; break;
 		case OPT_BLOCK:
 			if (a->nblock == MAX_DEVICES - 1)
 				usage_error("too many --block devices (at most %s)", "15");
@@ -206,6 +212,40 @@ static void load_guest(struct lguest *lg, const struct launcher_args *a)
 	lguest_start(lg);
 }
 
+/*
+ * Crash capture: the full report goes to a file whose path we print, and
+ * to stderr (indented, after the reason line) unless the guest simply
+ * powered off: that is a "death" only in lguest's vocabulary.
+ */
+static void report_death(struct lguest *lg, const struct launcher_args *a)
+{
+	char path[512], *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		return;
+	crash_report(lg, mem);
+	fclose(mem);
+	if (a->crash_report) {
+		snprintf(path, sizeof(path), "%s", a->crash_report);
+	} else {
+		const char *dir = getenv("TMPDIR");
+		snprintf(path, sizeof(path), "%s/lguest-crash-%d.txt", dir && *dir ? dir : "/tmp", (int)getpid());
+	}
+	if (lg->death != GUEST_POWEROFF)
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+			fprintf(stderr, "  %s\n", line);
+	FILE *out = fopen(path, "w");
+	if (out) {
+		crash_report(lg, out);
+		fclose(out);
+		fprintf(stderr, "  crash report: %s\n", path);
+	} else {
+		fprintf(stderr, "  cannot write the crash report to %s: %s\n", path, strerror(errno));
+	}
+	free(text);
+}
+
 /* The exit code for each way a guest ends. */
 static int exit_code_for(enum guest_death d)
 {
@@ -231,6 +271,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		devices_shutdown(&lg);
 		fprintf(stderr, "lguest: %s\n", lg.death_reason);
+		report_death(&lg, &a);
 		if (a.opt.verbose)
 			fprintf(stderr, "lguest: %llu instructions, %llu ns of guest time\n",
 			        (unsigned long long)lg.cpu.icount, (unsigned long long)guest_now_ns(&lg));

@@ -116,7 +116,11 @@ void event_describe(const struct event *e, char *buf, unsigned len)
 	case EV_CONSOLE_OUT: snprintf(buf, len, "console out %u bytes at 0x%x", a[1], a[0]); break;
 	case EV_CONSOLE_IN: snprintf(buf, len, "console in %u bytes", a[0]); break;
 	case EV_CHECK: snprintf(buf, len, "checker %u finding", a[0]); break;
-	case EV_DEATH: snprintf(buf, len, "guest death (%u)", a[0]); break;
+	case EV_DEATH: {
+		static const char *const how[] = {"alive", "powered off", "killed", "restart requested", "stopped by a launcher limit"};
+		snprintf(buf, len, "guest death: %s", a[0] < 5 ? how[a[0]] : "?");
+		break;
+	}
 	default: snprintf(buf, len, "event %u", e->kind); break;
 	}
 }

@@ -40,10 +40,14 @@ bool vq_has_buffers(struct lguest *lg, struct virtqueue *vq)
 	return avail_idx(lg, vq) != vq->last_avail_idx;
 }
 
-/* Is a guest buffer wholly inside guest memory (the launcher's check_pointer)? */
+/*
+ * Is a guest buffer wholly inside guest memory?  The launcher's
+ * check_pointer: addr + len must not pass the limit (so an empty buffer
+ * exactly at the limit is fine) and must not wrap.
+ */
 static bool buffer_ok(struct lguest *lg, uint64_t addr, uint32_t len)
 {
-	return addr < lg->mem.limit_bytes && len <= lg->mem.limit_bytes - addr;
+	return addr <= lg->mem.limit_bytes && len <= lg->mem.limit_bytes - addr;
 }
 
 /* Follow one descriptor chain (direct, or through one indirect table) into c->iov. */

@@ -202,6 +202,8 @@ enum cpu_xlate_result lguest_translate(void *opaque, struct cpu *cpu, uint32_t v
 void pagetables_init(struct lguest *lg);
 void pagetables_free(struct lguest *lg);
 bool guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa);
+bool guest_walk(struct lguest *lg, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte);
+uint32_t shadow_entry(struct lguest *lg, uint32_t va);
 void drop_all_shadows(struct lguest *lg);
 void guest_new_pagetable(struct lguest *lg, uint32_t pgdir);
 void guest_flush_tlb(struct lguest *lg, bool kernel_too);

@@ -283,6 +283,41 @@ bool guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa)
 	return true;
 }
 
+/*
+ * The guest's own translation of va through the current page directory,
+ * for reports and debuggers: never kills, never sets A/D.  Fills the PDE
+ * and PTE it read (0 when absent) and returns whether va is mapped.
+ */
+bool guest_walk(struct lguest *lg, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte)
+{
+	*pde = *pte = 0;
+	if (lg->linear_pages) {
+		*pa = va;
+		return true;
+	}
+	uint32_t dir = current_slot(lg)->gpgdir + 4 * pgd_index(va);
+	if (!guest_range_ok(&lg->mem, dir, 4))
+		return false;
+	*pde = get_le32(guest_ptr(&lg->mem, dir));
+	if (!(*pde & PTE_P))
+		return false;
+	uint32_t ent = (*pde & PAGE_MASK) + 4 * ((va >> 12) & 0x3ff);
+	if (!guest_range_ok(&lg->mem, ent, 4))
+		return false;
+	*pte = get_le32(guest_ptr(&lg->mem, ent));
+	if (!(*pte & PTE_P))
+		return false;
+	*pa = (*pte & PAGE_MASK) | (va & 0xfffu);
+	return true;
+}
+
+/* The current shadow slot's entry for va (0 when it has none), for reports. */
+uint32_t shadow_entry(struct lguest *lg, uint32_t va)
+{
+	uint32_t *sp = shadow_pte(current_slot(lg), va);
+	return sp ? *sp : 0;
+}
+
 /* pin_page(): make sure a stack page is mapped writable in the current slot (§A4.4). */
 static void pin_page(struct lguest *lg, uint32_t va)
 {
