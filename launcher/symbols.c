@@ -94,7 +94,8 @@ void symbols_load(struct symbols *s, const char *path)
 		}
 		break;
 	}
-	qsort(s->sym, s->count, sizeof(*s->sym), by_address);
+	if (s->count)
+		qsort(s->sym, s->count, sizeof(*s->sym), by_address);
 out:
 	free(f);
 }

@@ -53,7 +53,7 @@ const char *event_kind_name(unsigned kind)
 		[EV_IRQ_DELIVERED] = "irq-delivered", [EV_IRQ_HELD] = "irq-held", [EV_TLB_FILL] = "tlb-fill",
 		[EV_TLB_FLUSH] = "tlb-flush", [EV_NOTIFY] = "notify", [EV_VQ_BUFFER] = "vq-buffer",
 		[EV_CONSOLE_OUT] = "console-out", [EV_CONSOLE_IN] = "console-in", [EV_CHECK] = "check",
-		[EV_DEATH] = "death",
+		[EV_DEATH] = "death", [EV_NOTE] = "note",
 	};
 	return NAME_FROM(names, kind);
 }
@@ -121,6 +121,10 @@ void event_describe(const struct event *e, char *buf, unsigned len)
 		snprintf(buf, len, "guest death: %s", a[0] < 5 ? how[a[0]] : "?");
 		break;
 	}
+	case EV_NOTE:
+		snprintf(buf, len, "note: syscall vector 0x%x honoured; a real lguest host needed lg.syscall_vector=%u", a[0],
+		         a[0]);
+		break;
 	default: snprintf(buf, len, "event %u", e->kind); break;
 	}
 }

@@ -33,6 +33,7 @@ enum event_kind {
 	EV_CONSOLE_IN,    /* arg: length */
 	EV_CHECK,         /* arg: checker, finding-specific words; the text is in the checker's log */
 	EV_DEATH,         /* arg: enum guest_death */
+	EV_NOTE,          /* sub: enum note; arg: note-specific */
 	EV_KINDS
 };
 
@@ -41,6 +42,7 @@ enum trap_action { TRAP_REFLECTED, TRAP_DIRECT, TRAP_SERVICED, TRAP_IGNORED, TRA
 enum irq_held { HELD_BLOCKED, HELD_NOIRQ_WINDOW, HELD_IRQS_DISABLED, HELD_NO_GATE };
 enum tlb_flush { FLUSH_ALL, FLUSH_USER, FLUSH_PTE, FLUSH_PGD, FLUSH_NEW_PGTABLE_NEW, FLUSH_NEW_PGTABLE_CACHED };
 enum notify_kind { NOTIFY_STATUS, NOTIFY_KICK, NOTIFY_EARLY_CONSOLE, NOTIFY_BAD };
+enum note { NOTE_SYSCALL_VECTOR /* arg: the guest's vector, honoured by the 2.6.31 profile */ };
 
 #define EVENT_ARGS 6
 struct event {

@@ -29,8 +29,9 @@ static uint64_t lguest_rdtsc(void *opaque, struct cpu *cpu)
 }
 
 /*
- * Watched accesses: the spin detector notes writes while it probes, and
- * an attached debugger sees the pages it watches.
+ * Watched accesses: the spin detector notes writes while it probes, the
+ * checkers see the guest-physical pages they watch, and an attached
+ * debugger sees the pages it watches.
  */
 static bool lguest_mem_access(void *opaque, struct cpu *cpu, uint32_t va, uint32_t phys, unsigned size,
                               enum cpu_access access, uint64_t value)
@@ -39,6 +40,8 @@ static bool lguest_mem_access(void *opaque, struct cpu *cpu, uint32_t va, uint32
 	(void)cpu;
 	if (lg->probe_writes && access == CPU_ACCESS_WRITE)
 		lg->probe_wrote = true;
+	if (lg->watch_access && phys_page_watched(lg, phys))
+		lg->watch_access(lg, va, phys, size, access, value);
 	if (lg->dbg && lg->dbg->mem_access)
 		return lg->dbg->mem_access(lg->dbg->ctx, lg, va, phys, size, access, value);
 	return false;

@@ -124,6 +124,7 @@ struct lguest {
 	/* lguest_data, once LGUEST_INIT has told us where it is. */
 	uint32_t lguest_data;
 	uint32_t noirq_start, noirq_end, kernel_address;
+	uint32_t guest_syscall_vec; /* lguest_data.syscall_vec as INIT read it */
 
 	/* Hypercalls. */
 	bool hcall_pending;
@@ -165,6 +166,18 @@ struct lguest {
 	struct lguest_devices devices;
 	uint64_t next_input_poll;
 
+	/*
+	 * Checker hook (debug/checks.c): guest-physical pages whose accesses
+	 * the checkers want to see.  A translation of a page whose bit is set
+	 * is handed to the CPU as `watched`, so every access to it calls
+	 * lguest_mem_access(), which passes it on to watch_access.  NULL
+	 * when no checker watches anything: then it costs one test per TLB fill.
+	 */
+	uint8_t *watched_phys; /* one bit per guest page, watched_pages bits */
+	uint32_t watched_pages;
+	void (*watch_access)(struct lguest *lg, uint32_t va, uint32_t phys, unsigned size, enum cpu_access access,
+	                     uint64_t value);
+
 	/* An attached debugger (debug/debugger.h), or NULL. */
 	const struct debugger *dbg;
 
@@ -175,6 +188,13 @@ struct lguest {
 	enum guest_death death;
 	char death_reason[600];
 };
+
+/* Does a checker watch the guest-physical page holding phys (see watched_phys)? */
+static inline bool phys_page_watched(const struct lguest *lg, uint32_t phys)
+{
+	uint32_t pfn = phys >> 12;
+	return lg->watched_phys && pfn < lg->watched_pages && ((lg->watched_phys[pfn >> 3] >> (pfn & 7)) & 1);
+}
 
 /* host.c */
 bool lguest_create(struct lguest *lg, const struct lguest_options *opt, char *err, size_t errlen);

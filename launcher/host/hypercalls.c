@@ -116,13 +116,24 @@ static void initialize(struct lguest *lg, uint32_t addr)
 	lg->lguest_data = addr;
 	ld_write32(lg, abi->off_tsc_khz, GUEST_TSC_KHZ);
 
+	/*
+	 * lg.ko accepted 0x80 or its module parameter.  The 2.6.31 profile
+	 * also honours any other plausible vector the guest names (the Plan 9
+	 * port's 0x40), noting that a real host needed lg.syscall_vector.
+	 */
 	uint32_t vec = ld_read32(lg, abi->off_syscall_vec);
-	if (vec != 0x80 && vec != lg->opt.syscall_vector && !abi->guest_syscall_vec) {
+	bool host_vector = vec == 0x80 || vec == lg->opt.syscall_vector;
+	bool plausible = vec >= 32 && vec <= 255 && vec != LGUEST_TRAP_ENTRY;
+	if (!host_vector && !(abi->guest_syscall_vec && plausible)) {
 		kill_guest(lg, "bad syscall vector%s", other_profile_hint(lg, addr));
 		return;
 	}
-	if (abi->guest_syscall_vec && vec != 0x80 && vec != lg->opt.syscall_vector && lg->opt.verbose)
-		fprintf(stderr, "lguest: syscall vector %#x honoured; a real host needed lg.syscall_vector=%u\n", vec, vec);
+	lg->guest_syscall_vec = vec;
+	if (!host_vector) {
+		EMIT(lg, EV_NOTE, NOTE_SYSCALL_VECTOR, vec);
+		if (lg->opt.verbose)
+			fprintf(stderr, "lguest: syscall vector %#x honoured; a real host needed lg.syscall_vector=%u\n", vec, vec);
+	}
 
 	lg->noirq_start = ld_read32(lg, abi->off_noirq_start);
 	lg->noirq_end = ld_read32(lg, abi->off_noirq_end);

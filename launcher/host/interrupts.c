@@ -58,8 +58,7 @@ static bool could_be_syscall(const struct lguest *lg, unsigned vector)
 {
 	if (vector == 0x80 || vector == lg->opt.syscall_vector)
 		return true;
-	return lg->abi->guest_syscall_vec && lg->lguest_data &&
-	       vector == ld_read32((struct lguest *)lg, lg->abi->off_syscall_vec);
+	return lg->abi->guest_syscall_vec && lg->lguest_data && vector == lg->guest_syscall_vec;
 }
 
 /*

@@ -234,7 +234,7 @@ enum cpu_xlate_result lguest_translate(void *opaque, struct cpu *cpu, uint32_t v
 				t->phys_page = spte & PAGE_MASK;
 				t->writable = rw;
 				t->user = us;
-				t->watched = lg->probe_writes ||
+				t->watched = lg->probe_writes || phys_page_watched(lg, spte) ||
 				             (lg->dbg && lg->dbg->page_watched &&
 				              lg->dbg->page_watched(lg->dbg->ctx, lg, va & PAGE_MASK));
 				return CPU_XLATE_OK;

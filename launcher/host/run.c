@@ -190,6 +190,16 @@ enum guest_death lguest_run(struct lguest *lg)
 			try_deliver_interrupts(lg);
 		if (lg->death != GUEST_ALIVE)
 			break;
+		/*
+		 * The debugger looks in every round, halted ones included, so it
+		 * can report a stop (or take gdb's Ctrl-C) while the guest idles.
+		 */
+		uint64_t dbg_limit = 0;
+		if (lg->dbg && lg->dbg->before_run) {
+			dbg_limit = lg->dbg->before_run(lg->dbg->ctx, lg);
+			if (lg->death != GUEST_ALIVE)
+				break;
+		}
 		if (lg->halted) {
 			idle_until_interrupt(lg);
 			if (lg->death == GUEST_ALIVE && limits_reached(lg))
@@ -215,13 +225,8 @@ enum guest_death lguest_run(struct lguest *lg)
 			continue;
 		}
 		uint64_t budget = next_budget(lg);
-		if (lg->dbg && lg->dbg->before_run) {
-			uint64_t limit = lg->dbg->before_run(lg->dbg->ctx, lg);
-			if (lg->death != GUEST_ALIVE)
-				break;
-			if (limit && limit < budget)
-				budget = limit;
-		}
+		if (dbg_limit && dbg_limit < budget)
+			budget = dbg_limit;
 		cpu_run(&lg->cpu, budget, &stop);
 		if (lg->dbg && lg->dbg->cpu_stopped)
 			lg->dbg->cpu_stopped(lg->dbg->ctx, lg, &stop);

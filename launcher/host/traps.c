@@ -195,7 +195,7 @@ static void handle_soft_int(struct lguest *lg, const struct cpu_stop *stop)
 		return;
 	}
 	bool syscall = n == 0x80 || n == lg->opt.syscall_vector ||
-	               (lg->abi->guest_syscall_vec && lg->lguest_data && n == ld_read32(lg, lg->abi->off_syscall_vec));
+	               (lg->abi->guest_syscall_vec && lg->lguest_data && n == lg->guest_syscall_vec);
 	unsigned dpl = idt_present(lg, n) ? (lg->idt_hi[n] >> 13) & 3 : 0;
 	if ((n >= 32 && !syscall) || n == 7 || n == 13 || n == 14 || n == LGUEST_TRAP_ENTRY || dpl < cpu->cpl) {
 		handle_exception(lg, 13, gp_error);
