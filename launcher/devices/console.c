@@ -67,6 +67,10 @@ static void console_output(struct lguest *lg, struct virtqueue *vq)
 	struct chain c;
 	fflush(stdout);
 	while (vq_get_chain(lg, vq, &c)) {
+		if (c.in) {
+			kill_guest(lg, "Input buffers in console output queue?");
+			return;
+		}
 		for (unsigned i = 0; i < c.out; i++) {
 			const char *p = c.iov[i].iov_base;
 			size_t len = c.iov[i].iov_len;
@@ -119,6 +123,10 @@ void console_poll(struct lguest *lg, struct device *dev, int timeout_ms)
 		return;
 	if (!vq_get_chain(lg, vq, &c))
 		return;
+	if (c.out) {
+		kill_guest(lg, "Output buffers in console in queue?");
+		return;
+	}
 	ssize_t n = c.in ? readv(STDIN_FILENO, c.iov + c.out, (int)c.in) : -1;
 	if (n <= 0) {
 		fprintf(stderr, "lguest: Failed to get console input, ignoring console.\n");

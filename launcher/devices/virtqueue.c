@@ -67,9 +67,18 @@ static bool walk_chain(struct lguest *lg, struct virtqueue *vq, struct chain *c)
 			kill_guest(lg, "Looped descriptor");
 			return false;
 		}
-		if ((flags & VRING_DESC_F_INDIRECT) && !indirect) {
-			if (len % DESC_SIZE || !len || !buffer_ok(lg, addr, len)) {
-				kill_guest(lg, "Invalid indirect descriptor table 0x%llx len %u", (unsigned long long)addr, len);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			if (indirect) {
+				kill_guest(lg, "Indirect within indirect");
+				return false;
+			}
+			if (len % DESC_SIZE || !len) {
+				kill_guest(lg, "Invalid size for indirect buffer table");
+				return false;
+			}
+			if (!buffer_ok(lg, addr, len)) {
+				kill_guest(lg, "Invalid address 0x%llx len %u in the %s device's queue %u",
+				           (unsigned long long)addr, len, vq->dev->name, vq->index);
 				return false;
 			}
 			table = guest_ptr(&lg->mem, (uint32_t)addr);
