@@ -42,13 +42,15 @@ GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-pro
                 -fno-asynchronous-unwind-tables -nostdlib -O2 -g -Wall -Wextra -Werror -Isamples/lib
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 
+LGDBG_SRC := $(sort $(wildcard lgdbg/*.c))
+LGDBG_BIN := $(if $(LGDBG_SRC),bin/lgdbg)
+
 .PHONY: all demo check check-asan bench coverage clean deps samples
 
-all: deps bin/lguest bin/lgdbg samples
+all: deps bin/lguest $(LGDBG_BIN) samples
 
 # lgdbg, the companion CLI: lgdbg/*.c, sharing the launcher's debug code
 # (event names, trace format) through launcher/debug/*.c.
-LGDBG_SRC := $(sort $(wildcard lgdbg/*.c))
 LGDBG_SHARED := launcher/debug/events.c launcher/debug/trace_format.c
 LGDBG_LIBS ?= $(shell pkg-config --libs capstone 2>/dev/null) $(if $(wildcard /usr/include/readline/readline.h),-lreadline)
 bin/lgdbg: $(patsubst %.c,build/opt/%.o,$(LGDBG_SRC) $(filter $(wildcard $(LGDBG_SHARED)),$(LGDBG_SHARED))) $(OBJ)
@@ -111,7 +113,7 @@ build/samples/%.elf: $$(wildcard samples/$$*/*.c samples/$$*/*.S) $(SAMPLE_LIB_S
 demo: all
 	@tools/demo
 
-check: deps bin/lguest bin/lgdbg build/asan/bin/lguest build/asan/bin/lgdbg samples $(UNIT_BIN) $(NATIVE_BIN) $(TOOL_BIN)
+check: deps bin/lguest $(LGDBG_BIN) build/asan/bin/lguest $(if $(LGDBG_SRC),build/asan/bin/lgdbg) samples $(UNIT_BIN) $(NATIVE_BIN) $(TOOL_BIN)
 	@tests/run-all
 
 check-asan: check

@@ -221,6 +221,8 @@ static void report_death(struct lguest *lg, const struct launcher_args *a)
 {
 	char path[512], *text = NULL;
 	size_t len = 0;
+	if (lg->death == GUEST_POWEROFF && !a->crash_report)
+		return;
 	FILE *mem = open_memstream(&text, &len);
 	if (!mem)
 		return;
