@@ -18,6 +18,7 @@
 
 #include "boot.h"
 #include "debug/crash.h"
+#include "debug/checks.h"
 #include "host/host.h"
 
 enum exit_code { EXIT_POWEROFF = 0, EXIT_KILLED = 1, EXIT_USAGE = 2, EXIT_RESTART = 3, EXIT_LIMIT = 4 };
@@ -48,13 +49,18 @@ static const char usage_text[] =
 	"                            what a guest's restart request does (default\n"
 	"                            reboot: run the guest again, as the historical\n"
 	"                            launcher re-executed itself; exit: exit 3)\n"
+	"      --check=LIST          porting checkers to run, comma-separated (default\n"
+	"                            all: stack-dma,tlb-flush,trap-numbers,boot-sanity;\n"
+	"                            none turns them off); each finding is printed as\n"
+	"                            `lguest: check NAME: ...` (docs/checkers/)\n"
+	"      --check-fatal         stop the guest at the first finding (exit 1)\n"
 	"  -h, --help                this text\n"
 	"\n"
 	"Exit codes: 0 the guest powered off, 1 the host killed it, 2 usage or\n"
 	"host error, 3 it asked to restart (--on-restart=exit), 4 a launcher limit\n"
 	"stopped it (timeout, instruction limit, spinning, halted for good).\n";
 
-enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART };
+enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART, OPT_CHECK, OPT_CHECK_FATAL };
 
 static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
@@ -68,6 +74,8 @@ static const struct option long_options[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"realtime", no_argument, NULL, OPT_REALTIME},
 	{"on-restart", required_argument, NULL, OPT_ON_RESTART},
+	{"check", required_argument, NULL, OPT_CHECK},
+	{"check-fatal", no_argument, NULL, OPT_CHECK_FATAL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -80,6 +88,8 @@ struct launcher_args {
 	unsigned nblock;
 	char *cmdline;
 	bool reboot_on_restart;
+	unsigned checks; /* mask of debug/checks.h checkers */
+	bool check_fatal;
 };
 
 /* Print a usage error and the usage text, then exit 2. */
@@ -140,6 +150,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 	a->opt.abi = &abi_3_19;
 	a->opt.syscall_vector = 0x80;
 	a->reboot_on_restart = true;
+	a->checks = CHECKS_ALL;
 	while ((c = getopt_long(argc, argv, "vh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'v': a->opt.verbose = true; break;
@@ -169,6 +180,13 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 			a->opt.timeout_text = optarg;
 			break;
 		case OPT_REALTIME: a->opt.realtime = true; break;
+		case OPT_CHECK: {
+			char err[200];
+			if (!checks_parse(optarg, &a->checks, err, sizeof(err)))
+				usage_error("--check: %s", err);
+			break;
+		}
+		case OPT_CHECK_FATAL: a->check_fatal = true; break;
 		case OPT_ON_RESTART:
 			if (strcmp(optarg, "exit") == 0)
 				a->reboot_on_restart = false;
@@ -213,9 +231,10 @@ static void load_guest(struct lguest *lg, const struct launcher_args *a)
 }
 
 /*
- * Crash capture: the full report goes to a file whose path we print, and
- * to stderr (indented, after the reason line) unless the guest simply
- * powered off: that is a "death" only in lguest's vocabulary.
+ * Crash capture: the full report goes to stderr (indented, after the
+ * reason line) and to a file whose path we print.  A guest that simply
+ * powered off died only in lguest's vocabulary: it gets a report file
+ * only when --crash-report asks for one.
  */
 static void report_death(struct lguest *lg, const struct launcher_args *a)
 {
@@ -269,10 +288,12 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &a);
 	for (;;) {
 		load_guest(&lg, &a);
+		checks_enable(&lg, a.checks, a.check_fatal);
 		enum guest_death d = lguest_run(&lg);
 		fflush(stdout);
 		devices_shutdown(&lg);
 		fprintf(stderr, "lguest: %s\n", lg.death_reason);
+		checks_finish(&lg);
 		report_death(&lg, &a);
 		if (a.opt.verbose)
 			fprintf(stderr, "lguest: %llu instructions, %llu ns of guest time\n",

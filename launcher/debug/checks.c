@@ -1,0 +1,241 @@
+/*
+ * What every checker shares: the --check list, the finding format, the
+ * held-back findings of a dying guest, watched pages and a page-table
+ * walk that never kills.  See checks.h for the contract.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debug/checks.h"
+#include "host/host.h"
+
+static const struct checker *const all_checkers[] = {
+	&check_stack_dma, &check_tlb_flush, &check_trap_numbers, &check_boot_sanity,
+};
+#define NCHECKERS (sizeof(all_checkers) / sizeof(all_checkers[0]))
+
+static unsigned checker_index(const struct checker *who);
+
+#define MAX_HELD 16
+#define FINDING_LEN 480
+
+/* The one set of enabled checkers (one guest per launcher). */
+static struct {
+	unsigned mask;
+	bool fatal;
+	unsigned findings;
+	/* Findings not printed yet: the guest may be dying of the same event. */
+	char held[MAX_HELD][FINDING_LEN];
+	unsigned nheld;
+	/* Which checkers watch each guest page (bit i: all_checkers[i]); NULL until the first watch. */
+	uint8_t *owners;
+} checks;
+
+const char *checks_names(void)
+{
+	return "stack-dma,tlb-flush,trap-numbers,boot-sanity";
+}
+
+bool checks_parse(const char *list, unsigned *mask, char *err, size_t errlen)
+{
+	char copy[256];
+	*mask = 0;
+	if (strcmp(list, "all") == 0) {
+		*mask = CHECKS_ALL;
+		return true;
+	}
+	if (strcmp(list, "none") == 0 || !*list)
+		return true;
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (char *save = NULL, *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		unsigned i;
+		for (i = 0; i < NCHECKERS; i++)
+			if (strcmp(name, all_checkers[i]->name) == 0)
+				break;
+		if (i == NCHECKERS) {
+			snprintf(err, errlen, "unknown checker '%s' (known: %s, all, none)", name, checks_names());
+			return false;
+		}
+		*mask |= 1u << i;
+	}
+	return true;
+}
+
+/* Print the findings held back, as `lguest: check ...` lines (or hints after a death). */
+static void print_held(const char *prefix)
+{
+	for (unsigned i = 0; i < checks.nheld; i++)
+		fprintf(stderr, "%scheck %s\n", prefix, checks.held[i]);
+	checks.nheld = 0;
+}
+
+/* The event sink: print what earlier events found while the guest lives on, then dispatch. */
+static void checks_event(void *ctx, struct lguest *lg, const struct event *e)
+{
+	(void)ctx;
+	if (e->kind == EV_CHECK)
+		return;
+	if (lg->death == GUEST_ALIVE)
+		print_held("lguest: ");
+	for (unsigned i = 0; i < NCHECKERS; i++)
+		if (checks.mask & (1u << i))
+			all_checkers[i]->event(lg, e);
+}
+
+/* A watched page was accessed: every enabled checker with an access function sees it. */
+static void checks_access(struct lguest *lg, uint32_t va, uint32_t phys, unsigned size, enum cpu_access access,
+                          uint64_t value)
+{
+	if (lg->death == GUEST_ALIVE)
+		print_held("lguest: ");
+	for (unsigned i = 0; i < NCHECKERS; i++)
+		if ((checks.mask & (1u << i)) && all_checkers[i]->access)
+			all_checkers[i]->access(lg, va, phys, size, access, value);
+}
+
+void checks_enable(struct lguest *lg, unsigned mask, bool fatal)
+{
+	checks.mask = mask & CHECKS_ALL;
+	checks.fatal = fatal;
+	checks.findings = 0;
+	checks.nheld = 0;
+	free(checks.owners);
+	checks.owners = NULL;
+	if (!checks.mask)
+		return;
+	struct event_sink sink = {checks_event, NULL};
+	if (!events_add_sink(&lg->events, &sink)) {
+		fprintf(stderr, "lguest: no room for the checkers' event sink; checkers off\n");
+		checks.mask = 0;
+		return;
+	}
+	lg->watch_access = checks_access;
+	for (unsigned i = 0; i < NCHECKERS; i++)
+		if (checks.mask & (1u << i))
+			all_checkers[i]->start(lg);
+}
+
+void checks_finish(struct lguest *lg)
+{
+	print_held("  ");
+	free(checks.owners);
+	checks.owners = NULL;
+	free(lg->watched_phys);
+	lg->watched_phys = NULL;
+	lg->watched_pages = 0;
+	lg->watch_access = NULL;
+}
+
+unsigned checks_count(void)
+{
+	return checks.findings;
+}
+
+void check_report(struct lguest *lg, const struct checker *who, uint32_t word, const char *fmt, ...)
+{
+	char text[FINDING_LEN - 32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+
+	checks.findings++;
+	EMIT(lg, EV_CHECK, 0, checker_index(who), word);
+	if (checks.fatal && lg->death == GUEST_ALIVE) {
+		kill_guest(lg, "check %s: %s", who->name, text);
+		return;
+	}
+	if (checks.nheld == MAX_HELD)
+		print_held(lg->death == GUEST_ALIVE ? "lguest: " : "  ");
+	snprintf(checks.held[checks.nheld++], FINDING_LEN, "%s: %s", who->name, text);
+}
+
+/* The index of a checker in all_checkers. */
+static unsigned checker_index(const struct checker *who)
+{
+	unsigned i = 0;
+	while (i < NCHECKERS && all_checkers[i] != who)
+		i++;
+	return i;
+}
+
+/* The watched-page bitmap and its owners, created at the first watch; false if memory ran out. */
+static bool have_bitmap(struct lguest *lg)
+{
+	if (lg->watched_phys)
+		return true;
+	uint32_t pages = lg->mem.mapped_bytes / GUEST_PAGE_SIZE + 1;
+	lg->watched_phys = calloc((pages + 7) / 8, 1);
+	checks.owners = calloc(pages, 1);
+	if (!lg->watched_phys || !checks.owners) {
+		free(lg->watched_phys);
+		free(checks.owners);
+		lg->watched_phys = NULL;
+		checks.owners = NULL;
+		return false;
+	}
+	lg->watched_pages = pages;
+	return true;
+}
+
+void check_watch_page(struct lguest *lg, const struct checker *who, uint32_t phys)
+{
+	uint32_t pfn = phys >> 12;
+	if (!have_bitmap(lg) || pfn >= lg->watched_pages)
+		return;
+	checks.owners[pfn] |= (uint8_t)(1u << checker_index(who));
+	if (phys_page_watched(lg, phys))
+		return;
+	lg->watched_phys[pfn >> 3] |= (uint8_t)(1u << (pfn & 7));
+	/* Translations the CPU cached before were not watched: make it ask again. */
+	cpu_tlb_flush(&lg->cpu);
+}
+
+void check_unwatch_page(struct lguest *lg, const struct checker *who, uint32_t phys)
+{
+	uint32_t pfn = phys >> 12;
+	if (!phys_page_watched(lg, phys))
+		return;
+	checks.owners[pfn] &= (uint8_t)~(1u << checker_index(who));
+	if (!checks.owners[pfn])
+		lg->watched_phys[pfn >> 3] &= (uint8_t)~(1u << (pfn & 7));
+}
+
+/* A 32-bit word of guest-physical memory, if it lies inside it. */
+static bool peek32(struct lguest *lg, uint32_t addr, uint32_t *v)
+{
+	if (!guest_range_ok(&lg->mem, addr, 4))
+		return false;
+	*v = get_le32(guest_ptr(&lg->mem, addr));
+	return true;
+}
+
+bool check_walk(struct lguest *lg, uint32_t pgdir, uint32_t va, uint32_t *pa)
+{
+	uint32_t pde, pte;
+	if (!peek32(lg, (pgdir & 0xfffff000u) + 4 * (va >> 22), &pde) || !(pde & 1))
+		return false;
+	if (!peek32(lg, (pde & 0xfffff000u) + 4 * ((va >> 12) & 0x3ff), &pte) || !(pte & 1))
+		return false;
+	*pa = (pte & 0xfffff000u) | (va & 0xfffu);
+	return true;
+}
+
+bool check_guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa)
+{
+	if (lg->linear_pages) {
+		*pa = va;
+		return true;
+	}
+	return check_walk(lg, lg->slot[lg->cur_slot].gpgdir, va, pa);
+}
+
+const char *check_where(struct lguest *lg, uint32_t addr, char *buf, size_t len)
+{
+	char sym[160];
+	describe_addr(lg, addr, sym, sizeof(sym));
+	snprintf(buf, len, "0x%x%s", addr, sym);
+	return buf;
+}
