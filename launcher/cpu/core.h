@@ -69,6 +69,7 @@ struct insn {
 	bool op16;          /* operand size is 16 bits */
 	bool addr16;        /* address size is 16 bits */
 	uint8_t modrm;
+	uint8_t sib;        /* valid only when the ModRM form has one */
 	enum cpu_sreg ea_seg;
 	uint32_t ea;
 };
@@ -81,8 +82,7 @@ struct cpu_private {
 	uint64_t icount_end;       /* where the current budget ends */
 
 	struct lazy_flags lf;
-	/* The registers and flags as they were before the instruction in progress. */
-	uint32_t regs_saved[8];
+	/* The flags as they were before the instruction in progress. */
 	uint32_t eflags_saved;
 	struct lazy_flags lf_saved;
 
@@ -429,6 +429,7 @@ ALWAYS_INLINE void decode_ea(struct cpu *cpu, struct insn *in)
 
 	if (rm == 4) {
 		uint8_t sib = fetch8(cpu, in);
+		in->sib = sib;
 		unsigned scale = sib >> 6, index = (sib >> 3) & 7, base = sib & 7;
 		if (base == 5 && mod == 0) {
 			ea = fetch32(cpu, in);

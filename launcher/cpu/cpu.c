@@ -103,14 +103,13 @@ _Noreturn void cpu_unimplemented(struct cpu *cpu)
 
 /*
  * Finish a stop: the instruction did not happen, so the state goes back to
- * its start (registers were never touched before the fault; the x87 unit
- * may have been, so its snapshot comes back).
+ * its start.  General registers were never touched before the fault; the
+ * flags and the x87 unit may have been, so their snapshots come back.
  */
 static void unwind_instruction(struct cpu *cpu)
 {
 	struct cpu_private *p = cpu->priv;
 	cpu->eip = p->insn_eip;
-	memcpy(cpu->regs, p->regs_saved, sizeof(cpu->regs));
 	cpu->eflags = p->eflags_saved;
 	p->lf = p->lf_saved;
 	if (p->fpu_saved_valid)

@@ -3,11 +3,11 @@
  * decoding and the integer instructions.
  *
  * exec_one() reads prefixes in any order and any number, then dispatches
- * on the opcode.  Before it starts it snapshots the general registers and
- * flags, so an instruction may update registers in its natural order: if
- * anything faults later, cpu_run() puts the snapshot back.  Memory is the
- * one thing that cannot be rolled back, so instructions that write memory
- * more than once probe first.
+ * on the opcode.  Faults are precise by construction: every instruction
+ * does all that can fault (reads, checks, probes, the memory write) before
+ * it changes a general register, eip or a segment register.  Only the
+ * flags are snapshotted (they are cheap to copy and set in many places),
+ * and instructions that write memory more than once probe first.
  */
 #include <string.h>
 
@@ -438,12 +438,11 @@ static void pusha(struct cpu *cpu, struct insn *in)
 	if (!stack32(cpu))
 		base &= 0xffff;
 	cpu_mem_probe_write(cpu, CPU_SS, base, 8 * size);
-	uint32_t regs[8];
-	memcpy(regs, cpu->regs, sizeof(regs));
 	for (unsigned r = 0; r < 8; r++) {
-		uint32_t v = r == CPU_ESP ? sp : regs[r];
-		push(cpu, size, v);
+		uint32_t v = r == CPU_ESP ? sp : cpu->regs[r];
+		mem_write(cpu, CPU_SS, (base + (7 - r) * size) & (stack32(cpu) ? ~0u : 0xffffu), size, v);
 	}
+	stack_set(cpu, base);
 }
 
 static void popa(struct cpu *cpu, struct insn *in)
@@ -544,6 +543,10 @@ static void x87_escape(struct cpu *cpu, struct insn *in, uint8_t op)
 	modrm(cpu, in);
 	cpu->priv->fpu_saved = cpu->fpu;
 	cpu->priv->fpu_saved_valid = true;
+	if (modrm_is_reg(in)) {
+		in->ea_seg = CPU_DS; /* no memory operand */
+		in->ea = 0;
+	}
 	x87_execute(cpu, op, in->modrm, in->ea_seg, in->ea, in->op16);
 	cpu->priv->fpu_saved_valid = false;
 }
@@ -555,20 +558,17 @@ static void loop_insn(struct cpu *cpu, struct insn *in, uint8_t op)
 	uint32_t target = in->next + disp; /* relative to the end of the instruction */
 	unsigned csize = in->addr16 ? 2 : 4;
 	uint32_t count = reg_get(cpu, CPU_ECX, csize);
-	bool taken;
-	if (op == 0xe3) {
-		taken = count == 0;
-	} else {
+	if (op != 0xe3)
 		count = (count - 1) & size_mask(csize);
-		reg_set(cpu, CPU_ECX, csize, count);
-		taken = count != 0;
-		if (op == 0xe1)
-			taken = taken && flags_cond(cpu, 4);
-		else if (op == 0xe0)
-			taken = taken && !flags_cond(cpu, 4);
-	}
+	bool taken = op == 0xe3 ? count == 0 : count != 0;
+	if (op == 0xe1)
+		taken = taken && flags_cond(cpu, 4);
+	else if (op == 0xe0)
+		taken = taken && !flags_cond(cpu, 4);
 	if (taken)
-		jump_near(cpu, in, target);
+		jump_near(cpu, in, target); /* may fault: ecx changes only after it */
+	if (op != 0xe3)
+		reg_set(cpu, CPU_ECX, csize, count);
 }
 
 /*
@@ -767,10 +767,13 @@ ALWAYS_INLINE void execute(struct cpu *cpu, struct insn *in, uint8_t op)
 			reg_set(cpu, in->modrm & 7, size, v);
 			break;
 		}
-		/* The address is computed with esp already incremented. */
-		stack_drop(cpu, size);
+		/* An esp-based address is computed with esp already incremented. */
 		decode_ea(cpu, in);
-		mem_write(cpu, in->ea_seg, in->ea, size, v);
+		uint32_t ea = in->ea;
+		if (!in->addr16 && (in->modrm & 7) == 4 && (in->sib & 7) == CPU_ESP)
+			ea += size;
+		mem_write(cpu, in->ea_seg, ea, size, v);
+		stack_drop(cpu, size);
 		break;
 	}
 	case 0x90:
@@ -977,10 +980,13 @@ static const bool is_prefix[256] = {
 	[0x66] = true, [0x67] = true, [0xf0] = true, [0xf2] = true, [0xf3] = true,
 };
 
-/* Keep the registers and flags from before the instruction, for unwind_instruction(). */
+/*
+ * Keep the flags from before the instruction, for unwind_instruction().
+ * (General registers need no copy: every instruction changes them only
+ * after its last possible fault.)
+ */
 ALWAYS_INLINE void snapshot(struct cpu *cpu, struct cpu_private *p)
 {
-	memcpy(p->regs_saved, cpu->regs, sizeof(p->regs_saved));
 	p->eflags_saved = cpu->eflags;
 	p->lf_saved.res = p->lf.res;
 	p->lf_saved.a = p->lf.a;

@@ -201,8 +201,13 @@ void exec_0f(struct cpu *cpu, struct insn *in, uint8_t op)
 		a = rm_read_rmw(cpu, in, osize);
 		b = reg_get(cpu, modrm_reg(in), osize);
 		uint32_t sum = (a + b) & size_mask(osize);
-		reg_set(cpu, modrm_reg(in), osize, a);
-		rm_write(cpu, in, osize, sum); /* last: xadd r,r with one register keeps the sum */
+		if (modrm_is_reg(in)) { /* the destination last: xadd r,r with one register keeps the sum */
+			reg_set(cpu, modrm_reg(in), osize, a);
+			rm_write(cpu, in, osize, sum);
+		} else {
+			rm_write(cpu, in, osize, sum);
+			reg_set(cpu, modrm_reg(in), osize, a);
+		}
 		lf_set(cpu, LF_ADD, sum, b, a, osize);
 		break;
 	}

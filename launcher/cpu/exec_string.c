@@ -88,8 +88,12 @@ static bool rep_fast(struct cpu *cpu, struct insn *in, uint8_t op, unsigned size
 
 	uint32_t bytes = n * size;
 	if (from) {
-		for (uint32_t i = 0; i < bytes; i++) /* byte order matters when they overlap */
-			to[i] = from[i];
+		/* Element by element, as the iterations would: it matters when they overlap. */
+		for (uint32_t i = 0; i < bytes; i += size) {
+			uint32_t v;
+			memcpy(&v, from + i, size);
+			memcpy(to + i, &v, size);
+		}
 		cpu->regs[CPU_ESI] = si + bytes;
 	} else {
 		uint32_t v = cpu->regs[CPU_EAX];

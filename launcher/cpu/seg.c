@@ -164,8 +164,9 @@ void far_call(struct cpu *cpu, struct insn *in, uint16_t sel, uint32_t off)
 	if (!stack32(cpu))
 		low &= 0xffff;
 	cpu_mem_probe_write(cpu, CPU_SS, low, 2 * size);
-	push(cpu, size, cpu->seg[CPU_CS].selector);
-	push(cpu, size, in->next);
+	mem_write(cpu, CPU_SS, low + size, size, cpu->seg[CPU_CS].selector);
+	mem_write(cpu, CPU_SS, low, size, in->next);
+	stack_set(cpu, low);
 	commit_segment(cpu, CPU_CS, &seg);
 	in->next = off;
 }

@@ -736,6 +736,91 @@ static void test_precise(void)
 	th_destroy(th);
 }
 
+/*
+ * Faults are precise for every instruction that writes more than one
+ * thing: after the fault all registers, eflags and eip are as before.
+ * 0x500000 is read-only, 0x600000 is not mapped, 0x100000 holds a far
+ * pointer with a selector beyond the GDT.
+ */
+static void test_precise_table(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t bytes[8];
+		unsigned len;
+		uint32_t esp, ebp;
+		uint8_t vector;
+	} cases[] = {
+		{ "pop to an unmapped esp-relative slot", { 0x8f, 0x44, 0x24, 0x04 }, 4, 0x5ffff8, 0, CPU_PF },
+		{ "xadd to read-only memory", { 0x0f, 0xc1, 0x03 }, 3, 0, 0, CPU_PF },
+		{ "xchg with read-only memory", { 0x87, 0x03 }, 2, 0, 0, CPU_PF },
+		{ "cmpxchg with read-only memory", { 0x0f, 0xb1, 0x0b }, 3, 0, 0, CPU_PF },
+		{ "cmpxchg8b with read-only memory", { 0x0f, 0xc7, 0x0b }, 3, 0, 0, CPU_PF },
+		{ "les with a bad selector", { 0xc4, 0x02 }, 2, 0, 0, CPU_GP },
+		{ "lds with a bad selector", { 0xc5, 0x0a }, 2, 0, 0, CPU_GP },
+		{ "lodsl from an unmapped page", { 0xad }, 1, 0, 0, CPU_PF },
+		{ "movsl from an unmapped page", { 0xa5 }, 1, 0, 0, CPU_PF },
+		{ "stosl to read-only memory", { 0xab }, 1, 0, 0, CPU_PF },
+		{ "call with an unmapped stack", { 0xff, 0xd0 }, 2, 0x601000, 0, CPU_PF },
+		{ "push from an unmapped page", { 0xff, 0x36 }, 2, 0, 0, CPU_PF },
+		{ "ret with an unmapped stack", { 0xc3 }, 1, 0x600010, 0, CPU_PF },
+		{ "far call with an unmapped stack", { 0x9a, 0x00, 0x20, 0x00, 0x00, 0x19, 0x00 }, 7,
+		  0x601000, 0, CPU_PF },
+		{ "enter reading an unmapped frame", { 0xc8, 0x08, 0x00, 0x03 }, 4, 0, 0x600ffc, CPU_PF },
+		{ "popa from an unmapped stack", { 0x61 }, 1, 0x600000, 0, CPU_PF },
+		{ "inc of read-only memory", { 0xff, 0x03 }, 2, 0, 0, CPU_PF },
+		{ "shl of read-only memory", { 0xd1, 0x23 }, 2, 0, 0, CPU_PF },
+		{ "bts on read-only memory", { 0x0f, 0xab, 0x03 }, 3, 0, 0, CPU_PF },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct testhost *th = host_at(1, 0x8d7); /* CF PF AF ZF SF OF set */
+		struct cpu_stop st;
+		th_set_perm(th, 0x500000, TH_P | TH_U);
+		th_set_perm(th, 0x600000, 0);
+		th_put32(th, DATA, 0x1000);
+		th_put32(th, DATA + 4, 0x100);
+		uint32_t regs[8] = { 0x11, 0x22, DATA, 0x500000, 0x800000, 0x800100, 0x600000, 0x500010 };
+		if (cases[i].esp)
+			regs[CPU_ESP] = cases[i].esp;
+		if (cases[i].ebp)
+			regs[CPU_EBP] = cases[i].ebp;
+		memcpy(th->cpu.regs, regs, sizeof(regs));
+		for (uint32_t a = 0x7fff00; a < 0x800000; a += 4)
+			th_put32(th, a, 0xa5a5a5a5);
+		th_put(th, CODE, cases[i].bytes, cases[i].len);
+		th->cpu.eip = CODE;
+		enum cpu_stop_kind k = cpu_run(&th->cpu, 1, &st);
+		bool stack_untouched = true;
+		for (uint32_t a = 0x7fff00; a < 0x800000; a += 4)
+			stack_untouched = stack_untouched && th_get32(th, a) == 0xa5a5a5a5;
+		char name[96];
+		snprintf(name, sizeof(name), "precise: %s", cases[i].name);
+		th_check(name,
+		         k == CPU_STOP_EXCEPTION && st.vector == cases[i].vector &&
+		         memcmp(th->cpu.regs, regs, sizeof(regs)) == 0 && th->cpu.eip == CODE &&
+		         cpu_get_eflags(&th->cpu) == 0x8d7 && stack_untouched &&
+		         th->cpu.seg[CPU_CS].selector == (TH_SEL_CODE1 | 1),
+		         "kind %s vector %u eax %#x ecx %#x edx %#x esp %#x ebp %#x esi %#x edi %#x "
+		         "eflags %#x stack %s",
+		         cpu_stop_kind_name(k), st.vector, th->cpu.regs[0], th->cpu.regs[1],
+		         th->cpu.regs[2], th->cpu.regs[4], th->cpu.regs[5], th->cpu.regs[6],
+		         th->cpu.regs[7], cpu_get_eflags(&th->cpu), stack_untouched ? "ok" : "written");
+		th_destroy(th);
+	}
+
+	/* loop to a target beyond the CS limit: #GP(0) with ecx unchanged. */
+	struct testhost *th = host_at(1, 0x002);
+	struct cpu_stop st;
+	th->gdt[8] = th_descriptor(0, 0x1010, 0xb, 1, true, true, false);
+	cpu_load_segment_raw(&th->cpu, CPU_CS, 0x41);
+	th->cpu.regs[CPU_ECX] = 5;
+	enum cpu_stop_kind k = RUN(th, 1, &st, 0xe2, 0x7f /* loop .+0x81 */);
+	th_check("precise: loop beyond the cs limit keeps ecx",
+	         k == CPU_STOP_EXCEPTION && st.vector == CPU_GP && th->cpu.regs[CPU_ECX] == 5,
+	         "kind %s vector %u ecx %u", cpu_stop_kind_name(k), st.vector, th->cpu.regs[CPU_ECX]);
+	th_destroy(th);
+}
+
 /* rep string instructions: one instruction per iteration, resumable. */
 static void test_rep_budget(void)
 {
@@ -857,6 +942,7 @@ int main(void)
 	test_segment_limits();
 	test_translation();
 	test_precise();
+	test_precise_table();
 	test_rep_budget();
 	test_self_modifying();
 	test_reporters();

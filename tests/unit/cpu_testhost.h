@@ -246,12 +246,12 @@ static inline __attribute__((format(printf, 4, 5))) void th_check_at(int line, c
 		return;
 	}
 	th_failures++;
-	printf("FAIL %s (line %d): ", name, line);
+	printf("FAIL %s: ", name);
 	va_list ap;
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n");
+	printf(" (line %d)\n", line);
 }
 
 #define th_check(name, ok, ...) th_check_at(__LINE__, name, ok, __VA_ARGS__)
