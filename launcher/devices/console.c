@@ -74,6 +74,7 @@ static void console_output(struct lguest *lg, struct virtqueue *vq)
 		for (unsigned i = 0; i < c.out; i++) {
 			const char *p = c.iov[i].iov_base;
 			size_t len = c.iov[i].iov_len;
+			EMIT(lg, EV_CONSOLE_OUT, 0, (uint32_t)((const uint8_t *)p - lg->mem.base), (uint32_t)len);
 			while (len) {
 				ssize_t n = write(STDOUT_FILENO, p, len);
 				if (n <= 0)

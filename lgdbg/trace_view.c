@@ -1,0 +1,493 @@
+/*
+ * `lgdbg trace`: read a whole trace into memory, keep the events the
+ * filters let through, and print them as text or as trace-event JSON.
+ *
+ * The text is meant to be diffed (tests/traces.test keeps golden copies):
+ * one event per line, `<icount> <eip> <symbol+off> cpl<N> <description>`,
+ * with nothing in it that changes from one run of the same guest to the
+ * next.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "debug/trace_format.h"
+#include "host/host.h"
+#include "trace_view.h"
+
+const char trace_view_usage[] =
+	"Usage: lgdbg trace FILE [filters] [--json=OUT]\n"
+	"\n"
+	"Prints the trace FILE (written by `lguest --trace=FILE`) one event a line:\n"
+	"    <icount> <eip> <symbol+off> cpl<N> <description>\n"
+	"after '#' lines describing the run.  Console text and death reasons are\n"
+	"shown quoted after the description.\n"
+	"\n"
+	"Filters (an event is shown when it passes all that are given):\n"
+	"  --kind=KIND[,KIND...]    event kinds: hypercall, trap, irq-raised,\n"
+	"                           irq-delivered, irq-held, tlb-fill, tlb-flush,\n"
+	"                           notify, vq-buffer, console-out, console-in,\n"
+	"                           check, death\n"
+	"  --hcall=NAME[,NAME...]   only these hypercalls (SET_STACK, LHCALL_HALT,\n"
+	"                           or a number)\n"
+	"  --addr=LO-HI             eip from LO to HI, both included\n"
+	"  --addr=SYMBOL            eip inside the kernel symbol SYMBOL (a label\n"
+	"                           without a size: up to the next symbol)\n"
+	"  --from=ICOUNT            events at or after this instruction count\n"
+	"  --to=ICOUNT              events at or before this instruction count\n"
+	"\n"
+	"  --json=OUT               write Chrome/Perfetto trace-event JSON to OUT\n"
+	"                           ('-' for stdout) instead of the text\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"Exit codes: 0 success; 2 usage error, or FILE unreadable, damaged,\n"
+	"truncated or of another format version (the events before the damage\n"
+	"are still printed as text).\n";
+
+#define MAX_HCALL_FILTER 64
+
+struct view_filter {
+	bool kinds_given;
+	bool kind[256];
+	unsigned nhcalls;
+	uint32_t hcall[MAX_HCALL_FILTER];
+	const char *addr_text; /* resolved once the symbols are known */
+	uint32_t addr_lo, addr_hi;
+	uint64_t from, to;
+};
+
+/* A trace read into memory: its header and every record up to the end or the damage. */
+struct trace_file {
+	uint8_t *data;
+	size_t len;
+	struct trace_header header;
+	struct trace_record *rec;
+	size_t nrec, cap;
+	bool damaged;
+	char err[300];
+};
+
+/* Print a usage error and point at --help; the exit code for it. */
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "lgdbg trace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(lgdbg trace --help lists the options)\n");
+	return 2;
+}
+
+/* A whole unsigned number (decimal, or hex with 0x). */
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-')
+		return false;
+	*v = n;
+	return true;
+}
+
+/* --kind=LIST: each name as event_kind_name spells it. */
+static bool parse_kinds(struct view_filter *f, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	bool ok = copy != NULL;
+	for (char *name = copy ? strtok_r(copy, ",", &save) : NULL; ok && name; name = strtok_r(NULL, ",", &save)) {
+		unsigned k;
+		for (k = 1; k < EV_KINDS && strcmp(event_kind_name(k), name) != 0; k++)
+			;
+		if (k == EV_KINDS) {
+			usage_error("unknown event kind '%s'", name);
+			ok = false;
+		} else {
+			f->kind[k] = true;
+		}
+	}
+	f->kinds_given = true;
+	free(copy);
+	return ok;
+}
+
+/* The number of a hypercall given by name (with or without LHCALL_, any case) or by number. */
+static bool hcall_number(const char *name, uint32_t *nr)
+{
+	uint64_t v;
+	if (parse_u64(name, &v) && v <= UINT32_MAX) {
+		*nr = (uint32_t)v;
+		return true;
+	}
+	if (strncasecmp(name, "LHCALL_", 7) == 0)
+		name += 7;
+	for (uint32_t i = 0; i < 256; i++)
+		if (hypercall_name(i) && strcasecmp(hypercall_name(i), name) == 0) {
+			*nr = i;
+			return true;
+		}
+	return false;
+}
+
+/* --hcall=LIST. */
+static bool parse_hcalls(struct view_filter *f, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	bool ok = copy != NULL;
+	for (char *name = copy ? strtok_r(copy, ",", &save) : NULL; ok && name; name = strtok_r(NULL, ",", &save)) {
+		if (f->nhcalls == MAX_HCALL_FILTER) {
+			ok = false;
+			usage_error("too many hypercalls in --hcall (at most %s)", "64");
+		} else if (!hcall_number(name, &f->hcall[f->nhcalls++])) {
+			ok = false;
+			usage_error("unknown hypercall '%s'", name);
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+/* The last address a size-less label covers: everything before the next symbol. */
+static uint64_t label_end(const struct symbols *syms, uint32_t addr)
+{
+	for (size_t i = 0; i < syms->count; i++)
+		if (syms->sym[i].addr > addr)
+			return syms->sym[i].addr - 1;
+	return UINT32_MAX;
+}
+
+/* --addr=LO-HI or --addr=SYMBOL, now that the trace's symbols are known. */
+static bool resolve_addr(struct view_filter *f, const struct symbols *syms)
+{
+	const char *dash = strchr(f->addr_text, '-');
+	uint64_t lo, hi;
+	if (dash) {
+		char *lo_text = strndup(f->addr_text, (size_t)(dash - f->addr_text));
+		bool ok = lo_text && parse_u64(lo_text, &lo) && parse_u64(dash + 1, &hi) && lo <= hi && hi <= UINT32_MAX;
+		free(lo_text);
+		if (!ok)
+			return usage_error("--addr wants LO-HI (LO <= HI, 32-bit) or a symbol, not '%s'", f->addr_text), false;
+	} else {
+		uint32_t addr;
+		const struct symbol *s;
+		if (!symbols_find(syms, f->addr_text, &addr))
+			return usage_error("--addr: no symbol '%s' in the trace's symbol table", f->addr_text), false;
+		s = symbols_lookup(syms, addr);
+		lo = addr;
+		hi = s && s->size ? (uint64_t)addr + s->size - 1 : label_end(syms, addr);
+	}
+	f->addr_lo = (uint32_t)lo;
+	f->addr_hi = (uint32_t)hi;
+	return true;
+}
+
+/* Does the event pass every filter given? */
+static bool event_passes(const struct view_filter *f, const struct event *e)
+{
+	if (f->kinds_given && !f->kind[e->kind])
+		return false;
+	if (f->nhcalls) {
+		bool found = false;
+		for (unsigned i = 0; i < f->nhcalls && !found; i++)
+			found = e->kind == EV_HYPERCALL && e->arg[0] == f->hcall[i];
+		if (!found)
+			return false;
+	}
+	if (f->addr_text && (e->eip < f->addr_lo || e->eip > f->addr_hi))
+		return false;
+	return e->icount >= f->from && e->icount <= f->to;
+}
+
+/* The whole file in memory; false with a message on failure. */
+static bool read_file(const char *path, struct trace_file *tf)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		snprintf(tf->err, sizeof(tf->err), "%s", strerror(errno));
+		return false;
+	}
+	size_t cap = 1 << 16;
+	tf->data = malloc(cap);
+	while (tf->data) {
+		tf->len += fread(tf->data + tf->len, 1, cap - tf->len, fp);
+		if (tf->len < cap)
+			break;
+		uint8_t *more = realloc(tf->data, cap * 2);
+		if (!more) {
+			free(tf->data);
+			tf->data = NULL;
+			break;
+		}
+		tf->data = more;
+		cap *= 2;
+	}
+	bool ok = tf->data && !ferror(fp);
+	if (!ok)
+		snprintf(tf->err, sizeof(tf->err), "%s", tf->data ? strerror(errno) : "out of memory");
+	fclose(fp);
+	return ok;
+}
+
+/*
+ * Read the header and every record.  False if the header is unusable; a
+ * file damaged later keeps the records before the damage, with
+ * tf->damaged set and tf->err saying what is wrong.
+ */
+static bool load_trace(const char *path, struct trace_file *tf)
+{
+	struct trace_reader r;
+	if (!read_file(path, tf))
+		return false;
+	if (!trace_reader_open(&r, tf->data, tf->len, &tf->header)) {
+		snprintf(tf->err, sizeof(tf->err), "%s", r.err);
+		return false;
+	}
+	for (;;) {
+		struct trace_record rec;
+		enum trace_step step = trace_reader_next(&r, &rec);
+		if (step == TRACE_STEP_END)
+			return true;
+		if (step == TRACE_STEP_ERROR) {
+			tf->damaged = true;
+			snprintf(tf->err, sizeof(tf->err), "%s", r.err);
+			return true;
+		}
+		if (tf->nrec == tf->cap) {
+			size_t cap = tf->cap ? tf->cap * 2 : 1024;
+			struct trace_record *more = realloc(tf->rec, cap * sizeof(*more));
+			if (!more) {
+				snprintf(tf->err, sizeof(tf->err), "out of memory after %zu records", tf->nrec);
+				return false;
+			}
+			tf->rec = more;
+			tf->cap = cap;
+		}
+		tf->rec[tf->nrec++] = rec;
+	}
+}
+
+static void free_trace(struct trace_file *tf)
+{
+	trace_header_free(&tf->header);
+	free(tf->rec);
+	free(tf->data);
+}
+
+/* "name", "name+0x1c" or "?" for an eip. */
+static void symbolize(const struct symbols *syms, uint32_t eip, char *buf, size_t len)
+{
+	const struct symbol *s = symbols_lookup(syms, eip);
+	if (!s)
+		snprintf(buf, len, "?");
+	else if (eip == s->addr)
+		snprintf(buf, len, "%s", s->name);
+	else
+		snprintf(buf, len, "%s+0x%x", s->name, eip - s->addr);
+}
+
+/* Bytes shown of a payload in the text view; the rest is counted. */
+#define TEXT_PAYLOAD_SHOWN 256u
+
+/* Payload bytes as a C-style quoted string on one line. */
+static void print_quoted(FILE *out, const uint8_t *p, uint32_t len)
+{
+	uint32_t shown = len < TEXT_PAYLOAD_SHOWN ? len : TEXT_PAYLOAD_SHOWN;
+	fputc('"', out);
+	for (uint32_t i = 0; i < shown; i++) {
+		switch (p[i]) {
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		default:
+			if (p[i] >= 0x20 && p[i] < 0x7f)
+				fputc(p[i], out);
+			else
+				fprintf(out, "\\x%02x", p[i]);
+		}
+	}
+	fputc('"', out);
+	if (shown < len)
+		fprintf(out, " (+%" PRIu32 " more bytes)", len - shown);
+}
+
+/* The text view: the run's description, then one line per event shown. */
+static void print_text(FILE *out, const struct trace_file *tf, const struct view_filter *f)
+{
+	const struct trace_header *h = &tf->header;
+	char sym[256], desc[256];
+	fprintf(out, "# lguest trace, format version %" PRIu32 "\n", h->version);
+	fprintf(out, "# kernel %s, arguments \"%s\"\n", h->kernel, h->cmdline);
+	fprintf(out, "# %" PRIu32 " MB, --abi=%s, %zu symbols\n", h->mem_mb, h->abi, h->syms.count);
+	for (size_t i = 0; i < tf->nrec; i++) {
+		const struct trace_record *r = &tf->rec[i];
+		if (r->tag == TRACE_TAG_BOOT) {
+			fprintf(out, "# boot %u: the guest restarted; counts begin again\n", r->boot);
+			continue;
+		}
+		if (!event_passes(f, &r->ev))
+			continue;
+		symbolize(&h->syms, r->ev.eip, sym, sizeof(sym));
+		event_describe(&r->ev, desc, sizeof(desc));
+		fprintf(out, "%" PRIu64 " 0x%08" PRIx32 " %s cpl%u %s", r->ev.icount, r->ev.eip, sym, r->ev.cpl, desc);
+		if (r->payload) {
+			fputc(' ', out);
+			print_quoted(out, r->payload, r->payload_len);
+		}
+		fputc('\n', out);
+	}
+}
+
+/* A JSON string: control characters and bytes above 0x7e as \u00XX, so any bytes give valid JSON. */
+static void print_json_string(FILE *out, const uint8_t *p, size_t len)
+{
+	fputc('"', out);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(out, "\\%c", p[i]);
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			fputc(p[i], out);
+		else
+			fprintf(out, "\\u%04x", p[i]);
+	}
+	fputc('"', out);
+}
+
+static void print_json_cstring(FILE *out, const char *s)
+{
+	print_json_string(out, (const uint8_t *)s, strlen(s));
+}
+
+/* One event as a trace-event "instant": ts in microseconds at 1 instruction = 1 ns. */
+static void print_json_event(FILE *out, const struct trace_header *h, const struct trace_record *r)
+{
+	char sym[256], desc[256];
+	const struct event *e = &r->ev;
+	symbolize(&h->syms, e->eip, sym, sizeof(sym));
+	event_describe(e, desc, sizeof(desc));
+	fprintf(out, ",\n{\"name\":");
+	print_json_cstring(out, desc);
+	fprintf(out, ",\"cat\":");
+	print_json_cstring(out, event_kind_name(e->kind));
+	fprintf(out, ",\"ph\":\"i\",\"s\":\"t\",\"ts\":%" PRIu64 ".%03u,\"pid\":1,\"tid\":%u,\"args\":{", e->icount / 1000,
+	        (unsigned)(e->icount % 1000), r->boot + 1);
+	fprintf(out, "\"icount\":%" PRIu64 ",\"eip\":\"0x%08" PRIx32 "\",\"symbol\":", e->icount, e->eip);
+	print_json_cstring(out, sym);
+	fprintf(out, ",\"cpl\":%u,\"sub\":%u,\"arg\":[", e->cpl, e->sub);
+	for (unsigned i = 0; i < e->nargs; i++)
+		fprintf(out, "%s%" PRIu32, i ? "," : "", e->arg[i]);
+	fputc(']', out);
+	if (r->payload) {
+		fprintf(out, ",\"text\":");
+		print_json_string(out, r->payload, r->payload_len);
+	}
+	fprintf(out, "}}");
+}
+
+/* The JSON export: metadata naming the guest, then one instant event per event shown. */
+static bool write_json(const char *path, const struct trace_file *tf, const struct view_filter *f)
+{
+	const struct trace_header *h = &tf->header;
+	FILE *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!out) {
+		fprintf(stderr, "lgdbg trace: cannot create %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	fprintf(out, "{\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"format_version\":%" PRIu32 ",\"abi\":", h->version);
+	print_json_cstring(out, h->abi);
+	fprintf(out, ",\"kernel\":");
+	print_json_cstring(out, h->kernel);
+	fprintf(out, ",\"cmdline\":");
+	print_json_cstring(out, h->cmdline);
+	fprintf(out, ",\"mem_mb\":%" PRIu32 "},\n\"traceEvents\":[\n", h->mem_mb);
+	fprintf(out, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":");
+	print_json_cstring(out, h->kernel);
+	fprintf(out, "}}");
+	unsigned boots = 1;
+	for (size_t i = 0; i < tf->nrec; i++)
+		if (tf->rec[i].tag == TRACE_TAG_BOOT)
+			boots = tf->rec[i].boot + 1;
+	for (unsigned b = 0; b < boots; b++)
+		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":\"boot %u\"}}",
+		        b + 1, b);
+	for (size_t i = 0; i < tf->nrec; i++)
+		if (tf->rec[i].tag != TRACE_TAG_BOOT && event_passes(f, &tf->rec[i].ev))
+			print_json_event(out, h, &tf->rec[i]);
+	fprintf(out, "\n]}\n");
+	bool ok = !ferror(out);
+	if ((out != stdout && fclose(out) != 0) || (out == stdout && fflush(out) != 0))
+		ok = false;
+	if (!ok)
+		fprintf(stderr, "lgdbg trace: writing %s failed\n", path);
+	return ok;
+}
+
+enum { OPT_KIND = 256, OPT_HCALL, OPT_ADDR, OPT_FROM, OPT_TO, OPT_JSON };
+
+static const struct option trace_options[] = {
+	{"kind", required_argument, NULL, OPT_KIND}, {"hcall", required_argument, NULL, OPT_HCALL},
+	{"addr", required_argument, NULL, OPT_ADDR}, {"from", required_argument, NULL, OPT_FROM},
+	{"to", required_argument, NULL, OPT_TO},     {"json", required_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+};
+
+int trace_view_main(int argc, char **argv)
+{
+	struct view_filter f = {.to = UINT64_MAX};
+	struct trace_file tf = {0};
+	const char *json = NULL;
+	int c;
+
+	optind = 0; /* a fresh scan, whatever ran getopt before */
+	while ((c = getopt_long(argc, argv, "h", trace_options, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(trace_view_usage, stdout); return 0;
+		case OPT_KIND:
+			if (!parse_kinds(&f, optarg))
+				return 2;
+			break;
+		case OPT_HCALL:
+			if (!parse_hcalls(&f, optarg))
+				return 2;
+			break;
+		case OPT_ADDR: f.addr_text = optarg; break;
+		case OPT_FROM:
+			if (!parse_u64(optarg, &f.from))
+				return usage_error("--from wants an instruction count, not '%s'", optarg);
+			break;
+		case OPT_TO:
+			if (!parse_u64(optarg, &f.to))
+				return usage_error("--to wants an instruction count, not '%s'", optarg);
+			break;
+		case OPT_JSON: json = optarg; break;
+		default: return usage_error("%s", "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("%s", argc - optind ? "one trace file, please" : "which trace file?");
+	const char *path = argv[optind];
+	if (!load_trace(path, &tf)) {
+		fprintf(stderr, "lgdbg trace: %s: %s\n", path, tf.err);
+		free_trace(&tf);
+		return 2;
+	}
+	int rc = 0;
+	if (f.addr_text && !resolve_addr(&f, &tf.header.syms))
+		rc = 2;
+	else if (json && tf.damaged)
+		rc = 2; /* no half a JSON file: say why below */
+	else if (json)
+		rc = write_json(json, &tf, &f) ? 0 : 2;
+	else
+		print_text(stdout, &tf, &f);
+	if (tf.damaged) {
+		fflush(stdout);
+		fprintf(stderr, "lgdbg trace: %s: %s\n", path, tf.err);
+		rc = 2;
+	}
+	free_trace(&tf);
+	return rc;
+}
