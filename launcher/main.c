@@ -19,6 +19,8 @@
 #include "boot.h"
 #include "debug/crash.h"
 #include "debug/checks.h"
+#include "debug/gdbstub.h"
+#include "debug/trace.h"
 #include "host/host.h"
 
 enum exit_code { EXIT_POWEROFF = 0, EXIT_KILLED = 1, EXIT_USAGE = 2, EXIT_RESTART = 3, EXIT_LIMIT = 4 };
@@ -45,6 +47,8 @@ static const char usage_text[] =
 	"                            instruction count (runs are then not repeatable)\n"
 	"      --crash-report=FILE   where to write the report of the guest's death\n"
 	"                            (default: $TMPDIR or /tmp, lguest-crash-<pid>.txt)\n"
+	"      --trace=FILE          write every event of the run to FILE, a compact\n"
+	"                            binary trace (`lgdbg trace FILE` shows it)\n"
 	"      --on-restart=exit|reboot\n"
 	"                            what a guest's restart request does (default\n"
 	"                            reboot: run the guest again, as the historical\n"
@@ -54,13 +58,18 @@ static const char usage_text[] =
 	"                            none turns them off); each finding is printed as\n"
 	"                            `lguest: check NAME: ...` (docs/checkers/)\n"
 	"      --check-fatal         stop the guest at the first finding (exit 1)\n"
+	"      --gdb[=PORT|unix:PATH]\n"
+	"                            stop before the first instruction and wait for\n"
+	"                            gdb on 127.0.0.1:PORT (default 1234; 0 picks a free\n"
+	"                            port) or a user-only unix socket; add ,script=FILE\n"
+	"                            to write a gdb script that connects (docs/gdb.md)\n"
 	"  -h, --help                this text\n"
 	"\n"
 	"Exit codes: 0 the guest powered off, 1 the host killed it, 2 usage or\n"
 	"host error, 3 it asked to restart (--on-restart=exit), 4 a launcher limit\n"
 	"stopped it (timeout, instruction limit, spinning, halted for good).\n";
 
-enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART, OPT_CHECK, OPT_CHECK_FATAL };
+enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART, OPT_CHECK, OPT_CHECK_FATAL, OPT_GDB, OPT_TRACE };
 
 static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
@@ -74,8 +83,10 @@ static const struct option long_options[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"realtime", no_argument, NULL, OPT_REALTIME},
 	{"on-restart", required_argument, NULL, OPT_ON_RESTART},
+	{"trace", required_argument, NULL, OPT_TRACE},
 	{"check", required_argument, NULL, OPT_CHECK},
 	{"check-fatal", no_argument, NULL, OPT_CHECK_FATAL},
+	{"gdb", optional_argument, NULL, OPT_GDB},
 	{NULL, 0, NULL, 0},
 };
 
@@ -83,6 +94,7 @@ struct launcher_args {
 	struct lguest_options opt;
 	const char *kernel;
 	const char *initrd;
+	const char *trace; /* --trace=FILE, or NULL */
 	const char *crash_report;
 	const char *block[MAX_DEVICES - 1];
 	unsigned nblock;
@@ -90,6 +102,7 @@ struct launcher_args {
 	bool reboot_on_restart;
 	unsigned checks; /* mask of debug/checks.h checkers */
 	bool check_fatal;
+	const char *gdb; /* --gdb's address, "" for the default; NULL: no stub */
 };
 
 /* Print a usage error and the usage text, then exit 2. */
@@ -180,6 +193,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 			a->opt.timeout_text = optarg;
 			break;
 		case OPT_REALTIME: a->opt.realtime = true; break;
+		case OPT_TRACE: a->trace = optarg; break;
 		case OPT_CHECK: {
 			char err[200];
 			if (!checks_parse(optarg, &a->checks, err, sizeof(err)))
@@ -187,6 +201,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 			break;
 		}
 		case OPT_CHECK_FATAL: a->check_fatal = true; break;
+		case OPT_GDB: a->gdb = optarg ? optarg : ""; break;
 		case OPT_ON_RESTART:
 			if (strcmp(optarg, "exit") == 0)
 				a->reboot_on_restart = false;
@@ -280,14 +295,50 @@ static int exit_code_for(enum guest_death d)
 	return EXIT_KILLED;
 }
 
+/* --trace: create the file at the first boot, and record every boot in it; exit 2 if it cannot be created. */
+static void start_trace(struct trace_writer **trace, struct lguest *lg, const struct launcher_args *a)
+{
+	char err[512];
+	if (!*trace && !(*trace = trace_open(a->trace, lg, a->kernel, a->cmdline, err, sizeof(err)))) {
+		fprintf(stderr, "lguest: %s\n", err);
+		exit(EXIT_USAGE);
+	}
+	if (!trace_attach(*trace, lg)) {
+		fprintf(stderr, "lguest: --trace: no room for another event sink\n");
+		exit(EXIT_USAGE);
+	}
+}
+
+/* Close the trace after the last event (the death); a failed write is reported, not fatal. */
+static void finish_trace(struct trace_writer *trace)
+{
+	char err[512];
+	if (!trace_close(trace, err, sizeof(err)))
+		fprintf(stderr, "lguest: %s\n", err);
+}
+
 int main(int argc, char **argv)
 {
 	struct launcher_args a;
 	static struct lguest lg;
+	struct trace_writer *trace = NULL;
 
 	parse_args(argc, argv, &a);
+	struct gdbstub *gdb = NULL;
+	if (a.gdb) {
+		char err[512];
+		gdb = gdbstub_open(a.gdb, a.kernel, err, sizeof(err));
+		if (!gdb) {
+			fprintf(stderr, "lguest: %s\n", err);
+			return EXIT_USAGE;
+		}
+	}
 	for (;;) {
 		load_guest(&lg, &a);
+		if (a.trace)
+			start_trace(&trace, &lg, &a);
+		if (gdb)
+			gdbstub_attach(gdb, &lg); /* after loading, before the first instruction */
 		checks_enable(&lg, a.checks, a.check_fatal);
 		enum guest_death d = lguest_run(&lg);
 		fflush(stdout);
@@ -301,7 +352,10 @@ int main(int argc, char **argv)
 		lguest_destroy(&lg);
 		if (d == GUEST_RESTART && a.reboot_on_restart)
 			continue;
+		if (trace)
+			finish_trace(trace);
 		free(a.cmdline);
+		gdbstub_close(gdb);
 		return exit_code_for(d);
 	}
 }

@@ -1,0 +1,155 @@
+/*
+ * Guest memory as the debugger sees it, in three views:
+ *
+ *   guest     the guest's own page tables, walked afresh at every access
+ *             from the page directory it loaded (cr3) -- never a cached
+ *             translation that may be stale.  In linear mode (before the
+ *             first NEW_PGTABLE) every address is itself, and an address at
+ *             or above PAGE_OFFSET that would be past RAM reads RAM at
+ *             addr - PAGE_OFFSET: where a kernel linked at 0xC0100000 but
+ *             loaded at 0x100000 really is, so its symbols can be read.
+ *   shadow    what the current shadow slot maps right now: what the CPU
+ *             would use (identity in linear mode, no alias).
+ *   physical  guest-physical addresses.
+ *
+ * Nothing here kills the guest or changes its state: the walk reads the
+ * tables through guest_range_ok(), and sets no accessed or dirty bits.
+ */
+#include <string.h>
+
+#include "debug/gdbstub_internal.h"
+#include "host/host.h"
+
+#define PTE_P 0x001u
+#define PTE_PSE 0x080u
+#define PAGE_MASK 0xfffff000u
+
+/* Read a 32-bit word of guest-physical memory, if it is there. */
+static bool phys_read32(struct lguest *lg, uint32_t pa, uint32_t *v)
+{
+	if (!guest_range_ok(&lg->mem, pa, 4))
+		return false;
+	*v = get_le32(guest_ptr(&lg->mem, pa));
+	return true;
+}
+
+void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->linear = lg->linear_pages;
+	w->pgdir = lg->slot[lg->cur_slot].gpgdir;
+	if (w->linear) {
+		w->mapped = true;
+		w->pa = va;
+		if (va >= GDB_PAGE_OFFSET && !guest_range_ok(&lg->mem, va, 1) &&
+		    guest_range_ok(&lg->mem, va - GDB_PAGE_OFFSET, 1)) {
+			w->alias = true;
+			w->pa = va - GDB_PAGE_OFFSET;
+		}
+		return;
+	}
+	if (!phys_read32(lg, w->pgdir + 4 * (va >> 22), &w->pde)) {
+		w->why = "page directory outside guest memory";
+		return;
+	}
+	if (!(w->pde & PTE_P)) {
+		w->why = "page directory entry not present";
+		return;
+	}
+	if (w->pde & PTE_PSE) {
+		w->why = "4 MB page (lguest refuses these)";
+		return;
+	}
+	w->pte_addr = (w->pde & PAGE_MASK) + 4 * ((va >> 12) & 0x3ffu);
+	if (!phys_read32(lg, w->pte_addr, &w->pte)) {
+		w->why = "page table outside guest memory";
+		return;
+	}
+	if (!(w->pte & PTE_P)) {
+		w->why = "page table entry not present";
+		return;
+	}
+	w->mapped = true;
+	w->pa = (w->pte & PAGE_MASK) | (va & 0xfffu);
+}
+
+uint32_t gdb_shadow_pte(struct lguest *lg, uint32_t va)
+{
+	const uint32_t *ptes = lg->slot[lg->cur_slot].pte[va >> 22];
+	return ptes ? ptes[(va >> 12) & 0x3ffu] : 0;
+}
+
+const char *gdb_view_name(enum gdb_memview v)
+{
+	switch (v) {
+	case VIEW_GUEST: return "guest (the guest's page tables)";
+	case VIEW_SHADOW: return "shadow (what the CPU maps now)";
+	case VIEW_PHYSICAL: return "physical";
+	}
+	return "?";
+}
+
+/* The guest-physical address of addr in the session's view, if it has one. */
+static bool view_translate(struct gdbstub *g, uint32_t addr, uint32_t *pa)
+{
+	struct lguest *lg = g->lg;
+	struct gdb_walk w;
+	uint32_t spte;
+
+	switch (g->view) {
+	case VIEW_PHYSICAL:
+		*pa = addr;
+		break;
+	case VIEW_SHADOW:
+		spte = gdb_shadow_pte(lg, addr);
+		if (!(spte & PTE_P))
+			return false;
+		*pa = (spte & PAGE_MASK) | (addr & 0xfffu);
+		break;
+	case VIEW_GUEST:
+		gdb_walk_guest(lg, addr, &w);
+		if (!w.mapped)
+			return false;
+		*pa = w.pa;
+		break;
+	}
+	return guest_range_ok(&lg->mem, *pa, 1);
+}
+
+/* Move up to len bytes page by page; stops at the first address with no memory behind it. */
+static size_t mem_move(struct gdbstub *g, uint32_t addr, uint8_t *buf, size_t len, bool write)
+{
+	size_t done = 0;
+	while (done < len) {
+		uint32_t va = addr + (uint32_t)done, pa = 0;
+		size_t chunk = GUEST_PAGE_SIZE - (va & 0xfffu);
+		if (chunk > len - done)
+			chunk = len - done;
+		if (!view_translate(g, va, &pa))
+			break;
+		while (chunk && !guest_range_ok(&g->lg->mem, pa, (uint32_t)chunk))
+			chunk--;
+		if (!chunk)
+			break;
+		if (write) {
+			memcpy(guest_ptr(&g->lg->mem, pa), buf + done, chunk);
+			cpu_code_modified(&g->lg->cpu, pa, (uint32_t)chunk);
+		} else {
+			memcpy(buf + done, guest_ptr(&g->lg->mem, pa), chunk);
+		}
+		done += chunk;
+		if ((uint64_t)va + chunk > 0xffffffffu)
+			break; /* nothing above 4 GB */
+	}
+	return done;
+}
+
+size_t gdb_mem_read(struct gdbstub *g, uint32_t addr, uint8_t *buf, size_t len)
+{
+	return mem_move(g, addr, buf, len, false);
+}
+
+size_t gdb_mem_write(struct gdbstub *g, uint32_t addr, const uint8_t *buf, size_t len)
+{
+	return mem_move(g, addr, (uint8_t *)buf, len, true);
+}

@@ -1,0 +1,301 @@
+/*
+ * `monitor ...` in gdb (the qRcmd packet): lguest's own state, which no
+ * register or memory read can show -- the hypercalls made, the IDT and
+ * GDT the host holds, a page-table walk beside the shadow entry, the
+ * shadow TLB, checker findings, the death report -- and the stub's
+ * switches (memory view, interrupts while stepping).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debug/gdbstub_internal.h"
+#include "host/host.h"
+
+#define MONITOR_OUT 65536u
+#define TLB_LIST_MAX 256u
+#define CRASH_EVENTS 24u
+
+/* Collected output, sent to gdb's console in one go. */
+struct out {
+	char buf[MONITOR_OUT];
+	size_t len;
+};
+
+static void say(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (o->len >= sizeof(o->buf) - 1)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len = o->len + (size_t)n < sizeof(o->buf) ? o->len + (size_t)n : sizeof(o->buf) - 1;
+}
+
+static void help(struct out *o)
+{
+	say(o, "lguest monitor commands:\n"
+	       "  help                   this list\n"
+	       "  status                 lguest_data, paging mode, halted, pending interrupts\n"
+	       "  hypercalls             the last hypercalls (sync and async)\n"
+	       "  idt                    the interrupt gates the guest loaded\n"
+	       "  gdt                    the host-held GDT\n"
+	       "  pt ADDR                walk ADDR through the guest's page tables, with the shadow entry beside it\n"
+	       "  tlb                    what the current shadow slot maps (the guest's \"TLB\")\n"
+	       "  checks                 porting-mistake checker findings\n"
+	       "  crash                  the death reason and the last events\n"
+	       "  trace on|off           event tracing\n"
+	       "  phys on|off            memory reads/writes use guest-physical addresses\n"
+	       "  memview guest|shadow|physical\n"
+	       "                         how gdb's addresses are translated (default guest)\n"
+	       "  step-irqs on|off       let interrupts be delivered during stepi (default off)\n");
+}
+
+static void status(struct gdbstub *g, struct out *o)
+{
+	struct lguest *lg = g->lg;
+	say(o, "instructions: %llu   eip: 0x%08x   cpl: %u\n", (unsigned long long)lg->cpu.icount, lg->cpu.eip,
+	    lg->cpu.cpl);
+	if (lg->lguest_data)
+		say(o, "lguest_data: 0x%08x (irq_enabled 0x%x, blocked_interrupts 0x%x)\n", lg->lguest_data,
+		    ld_read32(lg, LD_IRQ_ENABLED), ld_read32(lg, LD_BLOCKED_INTERRUPTS));
+	else
+		say(o, "lguest_data: none yet (before LGUEST_INIT)\n");
+	say(o, "paging: %s, cr3 0x%08x, shadow slot %u\n",
+	    lg->linear_pages ? "linear (1:1, before the first NEW_PGTABLE)" : "guest page tables", lg->cpu.cr3,
+	    lg->cur_slot);
+	say(o, "halted: %s   irqs pending: 0x%08x   timer: %s\n", lg->halted ? "yes" : "no", lg->irqs_pending,
+	    lg->timer_armed ? "armed" : "off");
+	say(o, "memory view: %s   stepi delivers interrupts: %s\n", gdb_view_name(g->view), g->step_irqs ? "yes" : "no");
+	if (lg->death != GUEST_ALIVE)
+		say(o, "dead: %s\n", lg->death_reason);
+}
+
+/* One event with its stamp. */
+static void say_event(struct out *o, const struct event *e)
+{
+	char d[200];
+	event_describe(e, d, sizeof(d));
+	say(o, "  #%-10llu eip 0x%08x cpl %u  %s\n", (unsigned long long)e->icount, e->eip, e->cpl, d);
+}
+
+static void hypercalls(struct gdbstub *g, struct out *o)
+{
+	uint64_t n = g->nhcalls < GDB_HCALL_HISTORY ? g->nhcalls : GDB_HCALL_HISTORY;
+	if (!n) {
+		say(o, "no hypercalls yet\n");
+		return;
+	}
+	say(o, "last %llu of %llu hypercalls (instruction count, eip after the call):\n", (unsigned long long)n,
+	    (unsigned long long)g->nhcalls);
+	for (uint64_t i = g->nhcalls - n; i < g->nhcalls; i++)
+		say_event(o, &g->hcalls[i % GDB_HCALL_HISTORY]);
+}
+
+static void idt(struct gdbstub *g, struct out *o)
+{
+	struct lguest *lg = g->lg;
+	unsigned shown = 0;
+	for (unsigned v = 0; v < 256; v++) {
+		if (!idt_present(lg, v))
+			continue;
+		uint32_t lo = lg->idt_lo[v], hi = lg->idt_hi[v];
+		unsigned type = (hi >> 8) & 0xf;
+		say(o, "  %3u  %04x:%08x  %s gate  dpl %u%s\n", v, lo >> 16, (lo & 0xffffu) | (hi & 0xffff0000u),
+		    type == 0xe ? "interrupt" : type == 0xf ? "trap" : "?", (hi >> 13) & 3,
+		    direct_trap_capable(lg, v) ? "  (direct)" : "");
+		shown++;
+	}
+	if (!shown)
+		say(o, "no interrupt gates loaded yet\n");
+}
+
+static void gdt(struct gdbstub *g, struct out *o)
+{
+	for (unsigned i = 0; i < GDT_ENTRIES; i++) {
+		uint64_t d = g->lg->gdt[i];
+		if (!d)
+			continue;
+		uint32_t lo = (uint32_t)d, hi = (uint32_t)(d >> 32);
+		uint32_t base = (lo >> 16) | (hi & 0xffu) << 16 | (hi & 0xff000000u);
+		uint32_t limit = (lo & 0xffffu) | (hi & 0xf0000u);
+		if (hi & 0x800000u)
+			limit = limit << 12 | 0xfffu;
+		say(o, "  %2u  sel 0x%02x  base 0x%08x limit 0x%08x  type 0x%x %s dpl %u %s\n", i, i * 8, base, limit,
+		    (hi >> 8) & 0xf, (hi & 0x1000u) ? ((hi & 0x800u) ? "code" : "data") : "system", (hi >> 13) & 3,
+		    (hi & 0x8000u) ? "present" : "not-present");
+	}
+}
+
+/* Page-table entry flags, as letters. */
+static void flags(uint32_t e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s%s", (e & 1) ? "P" : "-", (e & 2) ? "W" : "r", (e & 4) ? "U" : "s",
+	         (e & 0x20) ? "A" : "-", (e & 0x40) ? "D" : "-", (e & 0x100) ? "G" : "-");
+}
+
+static void page_walk(struct gdbstub *g, struct out *o, const char *arg)
+{
+	struct lguest *lg = g->lg;
+	char *end;
+	char f[16];
+	unsigned long v = strtoul(arg, &end, 0);
+	if (end == arg || *end || v > 0xffffffffu) {
+		say(o, "usage: pt ADDR\n");
+		return;
+	}
+	uint32_t va = (uint32_t)v;
+	struct gdb_walk w;
+	gdb_walk_guest(lg, va, &w);
+	if (w.linear) {
+		say(o, "linear mode (before the first NEW_PGTABLE): 0x%08x is guest-physical 0x%08x\n", va, va);
+		if (w.alias)
+			say(o, "  (past RAM: the debugger reads it at addr - PAGE_OFFSET = 0x%08x)\n", w.pa);
+	} else {
+		say(o, "guest page tables (cr3 0x%08x):\n", w.pgdir);
+		flags(w.pde, f, sizeof(f));
+		say(o, "  pde[%u] at 0x%08x = 0x%08x %s\n", va >> 22, w.pgdir + 4 * (va >> 22), w.pde, f);
+		if (w.pte_addr) {
+			flags(w.pte, f, sizeof(f));
+			say(o, "  pte[%u] at 0x%08x = 0x%08x %s\n", (va >> 12) & 0x3ff, w.pte_addr, w.pte, f);
+		}
+		if (w.mapped)
+			say(o, "  -> guest-physical 0x%08x\n", w.pa);
+		else
+			say(o, "  not mapped: %s\n", w.why);
+	}
+	uint32_t spte = gdb_shadow_pte(lg, va);
+	flags(spte, f, sizeof(f));
+	if (spte & 1)
+		say(o, "shadow slot %u: 0x%08x %s -> guest-physical 0x%08x%s\n", lg->cur_slot, spte, f,
+		    (spte & 0xfffff000u) | (va & 0xfff),
+		    !w.linear && w.mapped && (spte & 0xfffff000u) != (w.pa & 0xfffff000u) ? "  (STALE: differs from the guest's tables)" : "");
+	else
+		say(o, "shadow slot %u: no entry (the next access fills it from the guest's tables)\n", lg->cur_slot);
+	const struct cpu_tlb_entry *t = &lg->cpu.tlb[lg->cpu.cpl == 3][(va >> 12) % CPU_TLB_SIZE];
+	uint32_t page = va & 0xfffff000u;
+	if (t->tag_read == page || t->tag_write == page || t->tag_fetch == page)
+		say(o, "CPU TLB: cached -> 0x%08x (%s%s%s)\n", t->phys_page, t->tag_read == page ? "r" : "",
+		    t->tag_write == page ? "w" : "", t->tag_fetch == page ? "x" : "");
+	else
+		say(o, "CPU TLB: not cached\n");
+}
+
+static void tlb(struct gdbstub *g, struct out *o)
+{
+	struct lguest *lg = g->lg;
+	unsigned listed = 0, total = 0;
+	char f[16];
+	say(o, "%s; current shadow slot %u", lg->linear_pages ? "linear mode" : "guest page tables", lg->cur_slot);
+	for (unsigned s = 0; s < SHADOW_SLOTS; s++)
+		if (lg->slot[s].used)
+			say(o, "%s slot %u shadows pgdir 0x%08x", s ? "," : ";", s, lg->slot[s].gpgdir);
+	say(o, "\n");
+	const struct shadow_slot *sl = &lg->slot[lg->cur_slot];
+	for (unsigned i = 0; i < 1024; i++) {
+		if (!sl->pte[i])
+			continue;
+		for (unsigned k = 0; k < 1024; k++) {
+			uint32_t e = sl->pte[i][k];
+			if (!(e & 1))
+				continue;
+			total++;
+			if (listed < TLB_LIST_MAX) {
+				flags(e, f, sizeof(f));
+				say(o, "  0x%08x -> 0x%08x %s\n", i << 22 | k << 12, e & 0xfffff000u, f);
+				listed++;
+			}
+		}
+	}
+	if (total > listed)
+		say(o, "  ... %u more\n", total - listed);
+	say(o, "%u shadow entries present\n", total);
+}
+
+static void checks(struct gdbstub *g, struct out *o)
+{
+	uint64_t n = g->nchecks < GDB_CHECK_HISTORY ? g->nchecks : GDB_CHECK_HISTORY;
+	if (!n) {
+		say(o, "checker findings: none\n");
+		return;
+	}
+	say(o, "checker findings (last %llu of %llu):\n", (unsigned long long)n, (unsigned long long)g->nchecks);
+	for (uint64_t i = g->nchecks - n; i < g->nchecks; i++)
+		say_event(o, &g->checks[i % GDB_CHECK_HISTORY]);
+}
+
+static void crash(struct gdbstub *g, struct out *o)
+{
+	struct lguest *lg = g->lg;
+	static struct event ev[CRASH_EVENTS];
+	if (lg->death != GUEST_ALIVE)
+		say(o, "the guest died: lguest: %s\n", lg->death_reason);
+	else
+		say(o, "the guest is alive (stopped at 0x%08x)\n", lg->cpu.eip);
+	unsigned n = events_last(&lg->events, ev, CRASH_EVENTS);
+	say(o, "last %u events:\n", n);
+	for (unsigned i = 0; i < n; i++)
+		say_event(o, &ev[i]);
+}
+
+/* "on"/"off" into a bool; false if neither. */
+static bool on_off(const char *arg, bool *v)
+{
+	if (strcmp(arg, "on") == 0)
+		*v = true;
+	else if (strcmp(arg, "off") == 0)
+		*v = false;
+	else
+		return false;
+	return true;
+}
+
+void gdb_monitor(struct gdbstub *g, const char *line)
+{
+	static struct out o;
+	char cmd[64] = "", arg[128] = "";
+	bool v;
+	o.len = 0;
+	o.buf[0] = '\0';
+	sscanf(line, " %63s %127[^\n]", cmd, arg);
+	for (size_t n = strlen(arg); n && arg[n - 1] == ' '; n--)
+		arg[n - 1] = '\0';
+
+	if (!cmd[0] || strcmp(cmd, "help") == 0)
+		help(&o);
+	else if (strcmp(cmd, "status") == 0)
+		status(g, &o);
+	else if (strcmp(cmd, "hypercalls") == 0)
+		hypercalls(g, &o);
+	else if (strcmp(cmd, "idt") == 0)
+		idt(g, &o);
+	else if (strcmp(cmd, "gdt") == 0)
+		gdt(g, &o);
+	else if (strcmp(cmd, "pt") == 0)
+		page_walk(g, &o, arg);
+	else if (strcmp(cmd, "tlb") == 0)
+		tlb(g, &o);
+	else if (strcmp(cmd, "checks") == 0)
+		checks(g, &o);
+	else if (strcmp(cmd, "crash") == 0)
+		crash(g, &o);
+	else if (strcmp(cmd, "trace") == 0)
+		say(&o, "trace: not available from the debugger in this build; start lguest with its "
+		                     "tracing option instead (the event history is in `monitor crash`)\n");
+	else if (strcmp(cmd, "phys") == 0 && on_off(arg, &v)) {
+		g->view = v ? VIEW_PHYSICAL : VIEW_GUEST;
+		say(&o, "memory view: %s\n", gdb_view_name(g->view));
+	} else if (strcmp(cmd, "memview") == 0 && (!strcmp(arg, "guest") || !strcmp(arg, "shadow") || !strcmp(arg, "physical"))) {
+		g->view = arg[0] == 'g' ? VIEW_GUEST : arg[0] == 's' ? VIEW_SHADOW : VIEW_PHYSICAL;
+		say(&o, "memory view: %s\n", gdb_view_name(g->view));
+	} else if (strcmp(cmd, "step-irqs") == 0 && on_off(arg, &v)) {
+		g->step_irqs = v;
+		say(&o, "stepi %s interrupts\n", v ? "delivers" : "holds back");
+	} else
+		say(&o, "unknown or incomplete monitor command '%s' (try `monitor help`)\n", line);
+	gdb_console(g, o.buf);
+}
