@@ -105,7 +105,7 @@ static void sample_esp(struct lguest *lg)
 	/* Most events find esp where the last one did: skip the page walk then. */
 	if ((esp & ~0xfffu) == dma.last_esp_page && lg->cpu.cr3 == dma.last_cr3 && esp >= dma.last_esp)
 		return;
-	if (!check_guest_pa(lg, esp, &pa))
+	if (!guest_walk(lg, esp, &pa, NULL, NULL))
 		return;
 	mark_stack(pa);
 	dma.last_esp = esp;
@@ -118,7 +118,7 @@ static void set_stack(struct lguest *lg, uint32_t esp, uint32_t pages)
 {
 	uint32_t pa;
 	for (uint32_t i = 0; i < pages && i < 2; i++)
-		if (check_guest_pa(lg, (esp - 1 - i * GUEST_PAGE_SIZE) & ~0xfffu, &pa))
+		if (guest_walk(lg, (esp - 1 - i * GUEST_PAGE_SIZE) & ~0xfffu, &pa, NULL, NULL))
 			mark_stack(pa & ~0xfffu);
 }
 
@@ -202,7 +202,7 @@ static void async_buffer(struct lguest *lg, const struct event *e)
 	static const uint32_t len_of[] = {[LHCALL_SHUTDOWN] = 128, [LHCALL_LOAD_TLS] = 24, [LHCALL_NOTIFY] = 1};
 	char where[200];
 	uint32_t nr = e->arg[0], pa;
-	if (nr >= sizeof(len_of) / sizeof(len_of[0]) || !len_of[nr] || !check_guest_pa(lg, e->arg[1], &pa))
+	if (nr >= sizeof(len_of) / sizeof(len_of[0]) || !len_of[nr] || !guest_walk(lg, e->arg[1], &pa, NULL, NULL))
 		return;
 	if (nr == LHCALL_NOTIFY)
 		pa = e->arg[1]; /* NOTIFY takes a guest-physical address */

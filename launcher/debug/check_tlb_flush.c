@@ -168,9 +168,9 @@ static bool check_switch_keeps(struct lguest *lg, const struct event *e, uint32_
 {
 	char where[200];
 	uint32_t now, then;
-	if (!check_guest_pa(lg, va, &now))
+	if (!guest_walk(lg, va, &now, NULL, NULL))
 		return true;
-	if (!check_walk(lg, pgdir, va, &then)) {
+	if (!guest_walk_pgdir(lg, pgdir, va, &then, NULL, NULL)) {
 		check_report(lg, &check_tlb_flush, va,
 		             "NEW_PGTABLE(0x%x) at eip %s: the new page tables do not map the current %s (0x%x): it "
 		             "vanishes when the switch happens",

@@ -1,7 +1,7 @@
 /*
  * What every checker shares: the --check list, the finding format, the
  * held-back findings of a dying guest, watched pages and a page-table
- * walk that never kills.  See checks.h for the contract.
+ * walk that never kills (guest_walk in host/pagetables.c).  See checks.h for the contract.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,34 +203,6 @@ void check_unwatch_page(struct lguest *lg, const struct checker *who, uint32_t p
 		lg->watched_phys[pfn >> 3] &= (uint8_t)~(1u << (pfn & 7));
 }
 
-/* A 32-bit word of guest-physical memory, if it lies inside it. */
-static bool peek32(struct lguest *lg, uint32_t addr, uint32_t *v)
-{
-	if (!guest_range_ok(&lg->mem, addr, 4))
-		return false;
-	*v = get_le32(guest_ptr(&lg->mem, addr));
-	return true;
-}
-
-bool check_walk(struct lguest *lg, uint32_t pgdir, uint32_t va, uint32_t *pa)
-{
-	uint32_t pde, pte;
-	if (!peek32(lg, (pgdir & 0xfffff000u) + 4 * (va >> 22), &pde) || !(pde & 1))
-		return false;
-	if (!peek32(lg, (pde & 0xfffff000u) + 4 * ((va >> 12) & 0x3ff), &pte) || !(pte & 1))
-		return false;
-	*pa = (pte & 0xfffff000u) | (va & 0xfffu);
-	return true;
-}
-
-bool check_guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa)
-{
-	if (lg->linear_pages) {
-		*pa = va;
-		return true;
-	}
-	return check_walk(lg, lg->slot[lg->cur_slot].gpgdir, va, pa);
-}
 
 const char *check_where(struct lguest *lg, uint32_t addr, char *buf, size_t len)
 {

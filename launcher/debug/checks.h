@@ -76,12 +76,6 @@ void check_report(struct lguest *lg, const struct checker *who, uint32_t word, c
 void check_watch_page(struct lguest *lg, const struct checker *who, uint32_t phys);
 void check_unwatch_page(struct lguest *lg, const struct checker *who, uint32_t phys);
 
-/* Walk the guest page directory at pgdir for va, without killing or touching anything. */
-bool check_walk(struct lguest *lg, uint32_t pgdir, uint32_t va, uint32_t *pa);
-
-/* Where va is in guest-physical memory right now (linear mode or the current tables). */
-bool check_guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa);
-
 /* "0x1234 (symbol+0x10)" into buf: an address with its symbol, for findings. */
 const char *check_where(struct lguest *lg, uint32_t addr, char *buf, size_t len);
 

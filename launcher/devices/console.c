@@ -65,23 +65,15 @@ static void make_terminal_raw(void)
 static void console_output(struct lguest *lg, struct virtqueue *vq)
 {
 	struct chain c;
-	fflush(stdout);
 	while (vq_get_chain(lg, vq, &c)) {
 		if (c.in) {
 			kill_guest(lg, "Input buffers in console output queue?");
 			return;
 		}
 		for (unsigned i = 0; i < c.out; i++) {
-			const char *p = c.iov[i].iov_base;
-			size_t len = c.iov[i].iov_len;
-			EMIT(lg, EV_CONSOLE_OUT, 0, (uint32_t)((const uint8_t *)p - lg->mem.base), (uint32_t)len);
-			while (len) {
-				ssize_t n = write(STDOUT_FILENO, p, len);
-				if (n <= 0)
-					break;
-				p += n;
-				len -= (size_t)n;
-			}
+			const uint8_t *p = c.iov[i].iov_base;
+			EMIT(lg, EV_CONSOLE_OUT, 0, (uint32_t)(p - lg->mem.base), (uint32_t)c.iov[i].iov_len);
+			console_write(p, c.iov[i].iov_len);
 		}
 		vq_add_used(lg, vq, c.head, 0);
 	}

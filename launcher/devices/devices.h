@@ -14,6 +14,7 @@
 #define LGUEST_DEVICES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -86,7 +87,8 @@ void vq_trigger_irq(struct lguest *lg, struct virtqueue *vq, bool force);
 void vq_reset(struct lguest *lg, struct virtqueue *vq);
 bool vq_has_buffers(struct lguest *lg, struct virtqueue *vq);
 
-/* console.c */
+/* console.c, bus.c */
+void console_write(const void *buf, size_t len);
 bool console_setup(struct lguest *lg, char *err, size_t errlen);
 void console_poll(struct lguest *lg, struct device *dev, int timeout_ms);
 bool console_input_possible(struct lguest *lg, struct device *dev);

@@ -223,6 +223,7 @@ void pagetables_init(struct lguest *lg);
 void pagetables_free(struct lguest *lg);
 bool guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa);
 bool guest_walk(struct lguest *lg, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte);
+bool guest_walk_pgdir(struct lguest *lg, uint32_t pgdir, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte);
 uint32_t shadow_entry(struct lguest *lg, uint32_t va);
 void drop_all_shadows(struct lguest *lg);
 void guest_new_pagetable(struct lguest *lg, uint32_t pgdir);

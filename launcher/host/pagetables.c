@@ -284,31 +284,42 @@ bool guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa)
 }
 
 /*
- * The guest's own translation of va through the current page directory,
- * for reports and debuggers: never kills, never sets A/D.  Fills the PDE
- * and PTE it read (0 when absent) and returns whether va is mapped.
+ * A walk of the guest page directory at `pgdir` for va, for reports,
+ * checkers and debuggers: never kills, never sets A/D.  Fills the PDE and
+ * PTE it read (0 when absent; pass NULL if not wanted) and returns whether
+ * va is mapped.
  */
+bool guest_walk_pgdir(struct lguest *lg, uint32_t pgdir, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte)
+{
+	uint32_t d = 0, t = 0;
+	uint32_t dir = (pgdir & PAGE_MASK) + 4 * pgd_index(va);
+	bool mapped = false;
+	if (guest_range_ok(&lg->mem, dir, 4) && ((d = get_le32(guest_ptr(&lg->mem, dir))) & PTE_P)) {
+		uint32_t ent = (d & PAGE_MASK) + 4 * ((va >> 12) & 0x3ff);
+		if (guest_range_ok(&lg->mem, ent, 4) && ((t = get_le32(guest_ptr(&lg->mem, ent))) & PTE_P)) {
+			*pa = (t & PAGE_MASK) | (va & 0xfffu);
+			mapped = true;
+		}
+	}
+	if (pde)
+		*pde = d;
+	if (pte)
+		*pte = t;
+	return mapped;
+}
+
+/* The same through the current page directory; identity in linear mode. */
 bool guest_walk(struct lguest *lg, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte)
 {
-	*pde = *pte = 0;
 	if (lg->linear_pages) {
+		if (pde)
+			*pde = 0;
+		if (pte)
+			*pte = 0;
 		*pa = va;
 		return true;
 	}
-	uint32_t dir = current_slot(lg)->gpgdir + 4 * pgd_index(va);
-	if (!guest_range_ok(&lg->mem, dir, 4))
-		return false;
-	*pde = get_le32(guest_ptr(&lg->mem, dir));
-	if (!(*pde & PTE_P))
-		return false;
-	uint32_t ent = (*pde & PAGE_MASK) + 4 * ((va >> 12) & 0x3ff);
-	if (!guest_range_ok(&lg->mem, ent, 4))
-		return false;
-	*pte = get_le32(guest_ptr(&lg->mem, ent));
-	if (!(*pte & PTE_P))
-		return false;
-	*pa = (*pte & PAGE_MASK) | (va & 0xfffu);
-	return true;
+	return guest_walk_pgdir(lg, current_slot(lg)->gpgdir, va, pa, pde, pte);
 }
 
 /* The current shadow slot's entry for va (0 when it has none), for reports. */
