@@ -8,6 +8,10 @@
  *  - FLUSH_TLB(0) drops the user half of the current table, FLUSH_TLB(1)
  *    everything; SET_PTE and SET_PGD make a change visible at once;
  *  - SET_PTE of a kernel address reaches every cached table.
+ * Reading through a stale entry is exactly the porting mistake the
+ * tlb-flush checker reports, so those reads happen only with the kernel
+ * argument `stale` (tests/minikernel.test runs both ways); a plain boot
+ * follows the rules and gets no findings.
  */
 #include "minikernel.h"
 
@@ -24,8 +28,16 @@ static u32 peek(u32 addr)
 	return *(volatile u32 *)addr;
 }
 
+/* Expect a read through a stale shadow entry, if the `stale` argument asks for them. */
+static void expect_stale(int show, const char *what, u32 addr, u32 want)
+{
+	if (show)
+		expect(what, peek(addr), want);
+}
+
 void step_churn(void)
 {
+	int stale = cmdline_flag("stale");
 	u32 *pgd2 = alloc_page();
 	u32 page_a = marked_page(0xaaaa), page_b = marked_page(0xbbbb);
 	u32 page_c = marked_page(0xcccc), page_d = marked_page(0xdddd);
@@ -43,15 +55,15 @@ void step_churn(void)
 
 	u32 *pte = pte_slot(swapper_pg_dir, CHURN_ADDR, 0);
 	*pte = page_c | PTE_USER_RW;
-	expect("PTE changed without SET_PTE: stale", peek(CHURN_ADDR), 0xaaaa);
+	expect_stale(stale, "PTE changed without SET_PTE: stale", CHURN_ADDR, 0xaaaa);
 	set_cr3(pgd2);
 	set_cr3(swapper_pg_dir);
-	expect("NEW_PGTABLE to a cached table drops nothing", peek(CHURN_ADDR), 0xaaaa);
+	expect_stale(stale, "NEW_PGTABLE to a cached table drops nothing", CHURN_ADDR, 0xaaaa);
 	hcall(LHCALL_FLUSH_TLB, 0, 0, 0, 0);
 	expect("seen after FLUSH_TLB(0)", peek(CHURN_ADDR), 0xcccc);
 
 	*pte = page_d | PTE_USER_RW;
-	expect("stale again", peek(CHURN_ADDR), 0xcccc);
+	expect_stale(stale, "stale again", CHURN_ADDR, 0xcccc);
 	hcall(LHCALL_SET_PTE, pa(swapper_pg_dir), CHURN_ADDR, *pte, 0);
 	expect("seen after SET_PTE", peek(CHURN_ADDR), 0xdddd);
 
@@ -60,7 +72,7 @@ void step_churn(void)
 	table[(CHURN_ADDR >> 12) & 1023] = page_a | PTE_USER_RW;
 	u32 pgd_index = CHURN_ADDR >> 22;
 	swapper_pg_dir[pgd_index] = pa(table) | PDE_USER;
-	expect("PDE changed without SET_PGD: stale", peek(CHURN_ADDR), 0xdddd);
+	expect_stale(stale, "PDE changed without SET_PGD: stale", CHURN_ADDR, 0xdddd);
 	hcall(LHCALL_SET_PGD, pa(swapper_pg_dir), pgd_index, 0, 0);
 	expect("seen after SET_PGD", peek(CHURN_ADDR), 0xaaaa);
 
@@ -73,7 +85,7 @@ void step_churn(void)
 	expect("kernel page in the second table", peek(kaddr), 0xbbbb);
 	*kpte = page_c | PTE_KERNEL;
 	hcall(LHCALL_FLUSH_TLB, 0, 0, 0, 0);
-	expect("FLUSH_TLB(0) keeps kernel mappings", peek(kaddr), 0xbbbb);
+	expect_stale(stale, "FLUSH_TLB(0) keeps kernel mappings", kaddr, 0xbbbb);
 	hcall(LHCALL_FLUSH_TLB, 1, 0, 0, 0);
 	expect("FLUSH_TLB(1) drops them", peek(kaddr), 0xcccc);
 	set_cr3(swapper_pg_dir);

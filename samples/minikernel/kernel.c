@@ -351,6 +351,7 @@ void kernel_main(void)
 	step_fpu();
 	step_user();
 	step_churn();
+	work_from_cmdline();
 
 	static char verdict[80];
 	char *p = verdict;

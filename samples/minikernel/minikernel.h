@@ -94,6 +94,10 @@ u32 enter_user(u32 eip, u32 esp);              /* returns the value SYS_EXIT pas
 __attribute__((noreturn)) void leave_user(u32 value);
 extern char user_start[], user_msg[], user_clean_page[];
 
+/* ---- cmdline.c: "word" flags and "word=N" numbers on the kernel command line ---- */
+int cmdline_flag(const char *word);
+int cmdline_number(const char *word, u32 *value);
+
 /* ---- console.c ---- */
 void early_write(const char *s);
 void early_hex(u32 v);
@@ -153,5 +157,9 @@ void step_clock(void);
 void step_fpu(void);
 void step_user(void);
 void step_churn(void);
+
+/* ---- work.c: the `work=N` load, after the checks ---- */
+void work_from_cmdline(void);
+int work_page_fault(u32 cr2); /* 1 if it mapped a work process's heap page */
 
 #endif

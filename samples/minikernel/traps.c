@@ -66,7 +66,8 @@ static void device_not_available(void)
 /*
  * #PF the host could not fill (§A3.3): cr2 is in lguest_data.  A user
  * access to USER_FAULT_ADDR's page gets a fresh page, like an anonymous
- * mapping; kernel probes resume at fault_resume.
+ * mapping, and so does a `work=` process's heap (work.c); kernel probes
+ * resume at fault_resume.
  */
 static void page_fault(struct trap_frame *f)
 {
@@ -80,6 +81,8 @@ static void page_fault(struct trap_frame *f)
 			map_page(current_pgdir, USER_FAULT_ADDR, pa(page), PTE_USER_RW);
 		return;
 	}
+	if ((f->cs & 3) == 3 && work_page_fault(cr2))
+		return;
 	if (!fault_resume)
 		panic_trap("page fault", f);
 	f->eip = fault_resume;
