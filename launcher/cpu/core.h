@@ -74,6 +74,49 @@ struct insn {
 	uint32_t ea;
 };
 
+/*
+ * The decoded-instruction cache.  Entries are keyed by the guest-physical
+ * address of an instruction's first byte and tagged with the generation
+ * of its page: a write to the page bumps the generation, which makes
+ * every entry of that page stale at once.  A page's generation is odd
+ * while entries may exist for it; the TLB never caches a write
+ * permission for such a page, so every write to it takes the slow path,
+ * which bumps the generation (see dcache.c).
+ *
+ * Only decoding is cached: the fetch still goes through the fetch window
+ * (translation, permissions, segment limit), and only instructions that
+ * lie wholly inside the window are looked up.  Common prefix-free forms
+ * get a `kind` that exec.c runs from the entry; everything else is
+ * DC_GENERIC and goes through the ordinary decoder.
+ */
+#define DC_ENTRIES 16384u
+#define DC_PAGES (1u << 20) /* 4 GiB of guest-physical space in 4 KiB pages */
+#define DC_NOREG 8u
+
+enum dc_kind {
+	DC_EMPTY, DC_GENERIC,
+	DC_ALU_RR,               /* reg r1 = r1 <aop> r2 (+ aop 0..7) */
+	DC_ALU_RI = DC_ALU_RR + 8, /* reg r1 = r1 <aop> imm (+ aop 0..7) */
+	DC_ALU_RM = DC_ALU_RI + 8, /* reg r1 = r1 <r2 = aop> [ea] */
+	DC_TEST_RR, DC_INC, DC_DEC,
+	DC_MOV_RR, DC_MOV_RI, DC_LOAD, DC_STORE, DC_LEA,
+	DC_PUSH, DC_POP,
+	DC_JCC, DC_JMP, DC_CALL, DC_RET,
+	DC_SHIFT_RI, /* reg r1 = shift kind r2 by imm */
+	DC_IMUL_RR, DC_MOVZX8_RR, DC_MOVZX8_RM,
+};
+
+struct dc_entry {
+	uint32_t phys;  /* guest-physical address of the first byte */
+	uint32_t gen;   /* the page's generation when it was decoded */
+	uint8_t kind;   /* enum dc_kind */
+	uint8_t len;    /* instruction length in bytes */
+	uint8_t r1, r2; /* register operands (see enum dc_kind) */
+	uint8_t base, index, scale, seg; /* memory operand; base/index DC_NOREG if absent */
+	uint32_t disp;  /* displacement, or the branch displacement */
+	uint32_t imm;
+};
+
 /* Everything the interpreter keeps that the host does not see. */
 struct cpu_private {
 	jmp_buf *catcher;          /* where cpu_raise() unwinds to */
@@ -100,6 +143,12 @@ struct cpu_private {
 	uint32_t fetch_lo, fetch_span;
 	const uint8_t *fetch_win;
 	bool code16; /* CS is a 16-bit segment */
+	/* The window's first byte as a guest-physical address, and its page's generation. */
+	uint32_t fetch_phys;
+	const uint32_t *fetch_gen;
+
+	struct dc_entry *dcache;  /* DC_ENTRIES entries, indexed by physical address */
+	uint32_t *page_gen;       /* DC_PAGES generations; odd: the page has entries */
 
 	/* Something asks to stop after this instruction (AFTER_* bits). */
 	uint8_t after;
@@ -126,6 +175,19 @@ void cpu_set_cpl(struct cpu *cpu, unsigned cpl);
 void cpu_resync(struct cpu *cpu);
 _Noreturn void cpu_raise_soft(struct cpu *cpu, uint8_t vector, uint32_t next_eip);
 _Noreturn void cpu_stop_now(struct cpu *cpu, enum cpu_stop_kind kind);
+
+/* ---- dcache.c ---- */
+void dcache_init(struct cpu *cpu);
+void dcache_destroy(struct cpu *cpu);
+void dcache_fill(struct cpu *cpu, struct dc_entry *e, uint32_t phys, const uint8_t *bytes,
+                 uint32_t avail);
+void dcache_page_written(struct cpu *cpu, uint32_t phys_page);
+
+/* Whether the TLB may cache write permission for a physical page (no decoded code on it). */
+static inline bool dcache_page_writable(const struct cpu *cpu, uint32_t phys_page)
+{
+	return !(cpu->priv->page_gen[phys_page >> 12] & 1);
+}
 
 /* ---- flags.c ---- */
 uint32_t flags_arith(const struct cpu *cpu);

@@ -32,6 +32,7 @@ void cpu_init(struct cpu *cpu, const struct cpu_host_ops *ops, void *opaque)
 	cpu->opaque = opaque;
 	cpu->cr0 = CR0_PE | CR0_PG | CR0_WP | CR0_NE | CR0_MP;
 	cpu->eflags = EFLAGS_FIXED1;
+	dcache_init(cpu);
 	x87_reset(&cpu->fpu);
 	cpu_tlb_flush(cpu);
 	cpu_resync(cpu);
@@ -40,6 +41,7 @@ void cpu_init(struct cpu *cpu, const struct cpu_host_ops *ops, void *opaque)
 /* Release what cpu_init() allocated. */
 void cpu_destroy(struct cpu *cpu)
 {
+	dcache_destroy(cpu);
 	free(cpu->priv);
 	cpu->priv = NULL;
 }

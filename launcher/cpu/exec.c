@@ -996,9 +996,117 @@ ALWAYS_INLINE void snapshot(struct cpu *cpu, struct cpu_private *p)
 	p->lf_saved.carry = p->lf.carry;
 }
 
+/* The effective address of a decoded memory operand. */
+ALWAYS_INLINE uint32_t dc_ea(const struct cpu *cpu, const struct dc_entry *e)
+{
+	uint32_t ea = e->disp;
+	if (e->base != DC_NOREG)
+		ea += cpu->regs[e->base];
+	if (e->index != DC_NOREG)
+		ea += cpu->regs[e->index] << e->scale;
+	return ea;
+}
+
+/* A near jump from a decoded entry: the CS limit check of jump_near(). */
+ALWAYS_INLINE uint32_t dc_jump(struct cpu *cpu, uint32_t target)
+{
+	if (unlikely(target > cpu->priv->segw[CPU_CS].hi))
+		cpu_raise(cpu, CPU_GP, true, 0);
+	return target;
+}
+
+#define DC_ALU_CASES(base, a, b)                                              \
+	case base + 0: regs[e->r1] = alu(cpu, 0, a, b, 4); break;             \
+	case base + 1: regs[e->r1] = alu(cpu, 1, a, b, 4); break;             \
+	case base + 2: regs[e->r1] = alu(cpu, 2, a, b, 4); break;             \
+	case base + 3: regs[e->r1] = alu(cpu, 3, a, b, 4); break;             \
+	case base + 4: regs[e->r1] = alu(cpu, 4, a, b, 4); break;             \
+	case base + 5: regs[e->r1] = alu(cpu, 5, a, b, 4); break;             \
+	case base + 6: regs[e->r1] = alu(cpu, 6, a, b, 4); break;             \
+	case base + 7: alu(cpu, 7, a, b, 4); break;
+
+/*
+ * Run an instruction from its decoded-cache entry (a form decode_fast()
+ * in dcache.c recognised) and return the eip after it.  Each case does
+ * exactly what the corresponding case of execute() does for a 32-bit,
+ * prefix-free instruction, faults included.
+ */
+ALWAYS_INLINE uint32_t exec_decoded(struct cpu *cpu, const struct dc_entry *e, uint32_t next)
+{
+	uint32_t *regs = cpu->regs;
+	uint32_t v;
+	switch (e->kind) {
+	DC_ALU_CASES(DC_ALU_RR, regs[e->r1], regs[e->r2])
+	DC_ALU_CASES(DC_ALU_RI, regs[e->r1], e->imm)
+	case DC_ALU_RM:
+		v = alu(cpu, e->r2, regs[e->r1], mem_read(cpu, e->seg, dc_ea(cpu, e), 4), 4);
+		if (e->r2 != 7)
+			regs[e->r1] = v;
+		break;
+	case DC_TEST_RR:
+		v = regs[e->r1];
+		lf_set(cpu, LF_LOGIC, v & regs[e->r2], v, 0, 4);
+		break;
+	case DC_INC: regs[e->r1] = inc_dec(cpu, false, regs[e->r1], 4); break;
+	case DC_DEC: regs[e->r1] = inc_dec(cpu, true, regs[e->r1], 4); break;
+	case DC_MOV_RR: regs[e->r1] = regs[e->r2]; break;
+	case DC_MOV_RI: regs[e->r1] = e->imm; break;
+	case DC_LOAD: regs[e->r1] = mem_read(cpu, e->seg, dc_ea(cpu, e), 4); break;
+	case DC_STORE: mem_write(cpu, e->seg, dc_ea(cpu, e), 4, regs[e->r1]); break;
+	case DC_LEA: regs[e->r1] = dc_ea(cpu, e); break;
+	case DC_PUSH: push(cpu, 4, regs[e->r1]); break;
+	case DC_POP:
+		v = pop(cpu, 4);
+		regs[e->r1] = v;
+		break;
+	case DC_JCC:
+		if (flags_cond(cpu, e->r1))
+			next = dc_jump(cpu, next + e->disp);
+		break;
+	case DC_JMP: next = dc_jump(cpu, next + e->disp); break;
+	case DC_CALL:
+		v = next;
+		next = dc_jump(cpu, next + e->disp);
+		push(cpu, 4, v);
+		break;
+	case DC_RET:
+		next = dc_jump(cpu, stack_peek(cpu, 0, 4));
+		stack_drop(cpu, 4);
+		break;
+	case DC_SHIFT_RI: regs[e->r1] = shift(cpu, e->r2, regs[e->r1], e->imm, 4); break;
+	case DC_IMUL_RR: regs[e->r1] = imul_trunc(cpu, regs[e->r1], regs[e->r2], 4); break;
+	case DC_MOVZX8_RR: regs[e->r1] = reg_get(cpu, e->r2, 1); break;
+	default: /* DC_MOVZX8_RM */
+		regs[e->r1] = mem_read(cpu, e->seg, dc_ea(cpu, e), 1);
+		break;
+	}
+	return next;
+}
+
+/*
+ * The decoded-cache entry for the instruction at eip, filled if need be,
+ * or NULL when the ordinary decoder must run: 16-bit code, eip outside
+ * the fetch window (the slow fetch opens it), a form the cache does not
+ * run, or an instruction that does not fit in the rest of the window.
+ */
+ALWAYS_INLINE const struct dc_entry *dc_lookup(struct cpu *cpu, struct cpu_private *p, uint32_t eip)
+{
+	uint32_t rel = eip - p->fetch_lo;
+	if (unlikely(rel >= p->fetch_span || p->code16))
+		return NULL;
+	uint32_t phys = p->fetch_phys + rel, left = p->fetch_span - rel;
+	struct dc_entry *e = &p->dcache[phys & (DC_ENTRIES - 1)];
+	if (unlikely(e->phys != phys || e->gen != *p->fetch_gen || e->kind == DC_EMPTY))
+		dcache_fill(cpu, e, phys, p->fetch_win + rel, left);
+	if (likely(e->kind > DC_GENERIC && e->len <= left))
+		return e;
+	return NULL;
+}
+
 /*
  * Execute one instruction (or one iteration of a rep string instruction):
- * snapshot, prefixes, dispatch, then retire.
+ * snapshot, then the decoded-cache entry, or else prefixes and dispatch;
+ * then retire.
  */
 ALWAYS_INLINE void exec_one(struct cpu *cpu, struct cpu_private *p)
 {
@@ -1006,6 +1114,13 @@ ALWAYS_INLINE void exec_one(struct cpu *cpu, struct cpu_private *p)
 	bool def16 = p->code16;
 
 	snapshot(cpu, p);
+
+	const struct dc_entry *e = dc_lookup(cpu, p, cpu->eip);
+	if (likely(e != NULL)) {
+		cpu->eip = exec_decoded(cpu, e, cpu->eip + e->len);
+		cpu->icount++;
+		return;
+	}
 
 	fetch_window(cpu, &in, cpu->eip);
 	in.seg_override = -1;

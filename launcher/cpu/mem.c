@@ -88,7 +88,8 @@ static struct page_ref resolve_page(struct cpu *cpu, uint32_t la, enum cpu_acces
 		return ref;
 	e->tag_read = page;
 	e->tag_fetch = page;
-	e->tag_write = t.writable ? page : CPU_TLB_INVALID;
+	/* A page holding decoded code is written the slow way, which forgets the code. */
+	e->tag_write = t.writable && dcache_page_writable(cpu, ref.phys) ? page : CPU_TLB_INVALID;
 	e->phys_page = ref.phys;
 	e->addend = (uintptr_t)t.host_page - page;
 	return ref;
@@ -137,9 +138,10 @@ static void lin_copy_as(struct cpu *cpu, uint32_t la, void *buf, uint32_t len,
 			watch_notify(cpu, &ref[i], addr + part, n, access, value);
 		}
 		uint8_t *host = ref[i].host + (addr & 0xfffu);
-		if (access == CPU_ACCESS_WRITE)
+		if (access == CPU_ACCESS_WRITE) {
 			memcpy(host, b + done, chunk);
-		else
+			dcache_page_written(cpu, ref[i].phys);
+		} else
 			memcpy(b + done, host, chunk);
 		done += chunk;
 	}
@@ -227,6 +229,8 @@ uint8_t fetch_slow(struct cpu *cpu, uint32_t off)
 		p->fetch_host = ref.host;
 		p->fetch_lo = lo;
 		p->fetch_win = ref.host + (in_page - back);
+		p->fetch_phys = ref.phys + (in_page - back);
+		p->fetch_gen = &p->page_gen[ref.phys >> 12];
 		p->fetch_span = 4096 - (in_page - back);
 		if (limit_span != 0 && limit_span < p->fetch_span)
 			p->fetch_span = limit_span;
@@ -317,19 +321,6 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t va)
 			tlb_entry_clear(&cpu->tlb[c][i]);
 	if (cpu->priv->fetch_page == (va & ~0xfffu))
 		fetch_invalidate(cpu);
-}
-
-/*
- * The interpreter keeps no decoded instructions: it fetches from guest
- * memory itself every time, so host writes are always seen and there is
- * nothing to forget.  The entry point stays so that a decode cache can be
- * added without changing any host.
- */
-void cpu_code_modified(struct cpu *cpu, uint32_t phys, uint32_t len)
-{
-	(void)cpu;
-	(void)phys;
-	(void)len;
 }
 
 /* Debugger read: through the host's translation, never raising, never caching. */
