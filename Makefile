@@ -1,9 +1,9 @@
 # The lguest bring-up kit.
 #
 #   make            build bin/lguest and the sample guests
-#   make demo       build, then replay the first stages of the porting story
+#   make demo       build, then replay stages 1-4 of the porting story
 #   make check      build with AddressSanitizer + UBSan and run every test
-#   make bench      print interpreter and hypercall throughput
+#   make bench      print every performance number (docs/benchmarks.md)
 #   make coverage   list the one- and two-byte opcode maps, implemented or not
 #
 # Sources are found by wildcard: a new .c file under launcher/ joins the
