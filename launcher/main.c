@@ -19,6 +19,7 @@
 #include "boot.h"
 #include "debug/crash.h"
 #include "debug/checks.h"
+#include "debug/control.h"
 #include "debug/gdbstub.h"
 #include "debug/trace.h"
 #include "host/host.h"
@@ -63,13 +64,17 @@ static const char usage_text[] =
 	"                            gdb on 127.0.0.1:PORT (default 1234; 0 picks a free\n"
 	"                            port) or a user-only unix socket; add ,script=FILE\n"
 	"                            to write a gdb script that connects (docs/gdb.md)\n"
+	"      --wait-for-lgdbg      stop before the first instruction until lgdbg\n"
+	"                            attaches (`lgdbg run` uses it; docs/lgdbg.md)\n"
 	"  -h, --help                this text\n"
 	"\n"
 	"Exit codes: 0 the guest powered off, 1 the host killed it, 2 usage or\n"
 	"host error, 3 it asked to restart (--on-restart=exit), 4 a launcher limit\n"
-	"stopped it (timeout, instruction limit, spinning, halted for good).\n";
+	"stopped it (timeout, instruction limit, spinning, halted for good).\n"
+	"\n"
+	"`lgdbg attach PID` looks inside a running launcher (docs/lgdbg.md).\n";
 
-enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART, OPT_CHECK, OPT_CHECK_FATAL, OPT_GDB, OPT_TRACE };
+enum { OPT_CRASH_REPORT = 254, OPT_BLOCK = 255, OPT_INITRD = 256, OPT_ABI, OPT_SYSCALL_VECTOR, OPT_MAX_INSNS, OPT_TIMEOUT, OPT_REALTIME, OPT_ON_RESTART, OPT_CHECK, OPT_CHECK_FATAL, OPT_GDB, OPT_TRACE, OPT_WAIT_LGDBG };
 
 static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
@@ -87,6 +92,7 @@ static const struct option long_options[] = {
 	{"check", required_argument, NULL, OPT_CHECK},
 	{"check-fatal", no_argument, NULL, OPT_CHECK_FATAL},
 	{"gdb", optional_argument, NULL, OPT_GDB},
+	{"wait-for-lgdbg", no_argument, NULL, OPT_WAIT_LGDBG},
 	{NULL, 0, NULL, 0},
 };
 
@@ -103,6 +109,7 @@ struct launcher_args {
 	unsigned checks; /* mask of debug/checks.h checkers */
 	bool check_fatal;
 	const char *gdb; /* --gdb's address, "" for the default; NULL: no stub */
+	bool wait_lgdbg; /* --wait-for-lgdbg */
 };
 
 /* Print a usage error and the usage text, then exit 2. */
@@ -202,6 +209,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 		}
 		case OPT_CHECK_FATAL: a->check_fatal = true; break;
 		case OPT_GDB: a->gdb = optarg ? optarg : ""; break;
+		case OPT_WAIT_LGDBG: a->wait_lgdbg = true; break;
 		case OPT_ON_RESTART:
 			if (strcmp(optarg, "exit") == 0)
 				a->reboot_on_restart = false;
@@ -333,12 +341,27 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/*
+	 * lgdbg's control socket (debug/control.c): always on, its path said
+	 * only on a terminal or with --verbose (stderr's first line is the
+	 * death reason).  Without it the guest still runs, unless lgdbg is
+	 * waiting for it (--wait-for-lgdbg).
+	 */
+	char control_err[512];
+	struct control *control = control_open(a.kernel, a.wait_lgdbg, a.opt.verbose || isatty(STDERR_FILENO),
+	                                       control_err, sizeof(control_err));
+	if (!control && (a.wait_lgdbg || a.opt.verbose))
+		fprintf(stderr, "lguest: lgdbg: no control socket: %s\n", control_err);
+	if (!control && a.wait_lgdbg)
+		return EXIT_USAGE;
 	for (;;) {
 		load_guest(&lg, &a);
 		if (a.trace)
 			start_trace(&trace, &lg, &a);
 		if (gdb)
 			gdbstub_attach(gdb, &lg); /* after loading, before the first instruction */
+		if (control)
+			control_attach(control, &lg); /* lgdbg: after the gdb stub, which keeps the guest if both ask */
 		checks_enable(&lg, a.checks, a.check_fatal);
 		enum guest_death d = lguest_run(&lg);
 		fflush(stdout);
@@ -346,6 +369,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lguest: %s\n", lg.death_reason);
 		checks_finish(&lg);
 		report_death(&lg, &a);
+		control_guest_ended(control, &lg); /* an attached lgdbg inspects the dead guest until it detaches */
 		if (a.opt.verbose)
 			fprintf(stderr, "lguest: %llu instructions, %llu ns of guest time\n",
 			        (unsigned long long)lg.cpu.icount, (unsigned long long)guest_now_ns(&lg));
@@ -356,6 +380,7 @@ int main(int argc, char **argv)
 			finish_trace(trace);
 		free(a.cmdline);
 		gdbstub_close(gdb);
+		control_close(control);
 		return exit_code_for(d);
 	}
 }

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "debug/gdbstub_internal.h"
+#include "debug/inspect.h"
 #include "host/host.h"
 
 #define MONITOR_OUT 65536u
-#define TLB_LIST_MAX 256u
 #define CRASH_EVENTS 24u
 
 /* Collected output, sent to gdb's console in one go. */
@@ -96,124 +96,37 @@ static void hypercalls(struct gdbstub *g, struct out *o)
 		say_event(o, &g->hcalls[i % GDB_HCALL_HISTORY]);
 }
 
-static void idt(struct gdbstub *g, struct out *o)
+/* One of debug/inspect.c's views, into the collected output. */
+static void inspect(struct out *o, void (*view)(struct lguest *lg, FILE *f), struct lguest *lg)
 {
-	struct lguest *lg = g->lg;
-	unsigned shown = 0;
-	for (unsigned v = 0; v < 256; v++) {
-		if (!idt_present(lg, v))
-			continue;
-		uint32_t lo = lg->idt_lo[v], hi = lg->idt_hi[v];
-		unsigned type = (hi >> 8) & 0xf;
-		say(o, "  %3u  %04x:%08x  %s gate  dpl %u%s\n", v, lo >> 16, (lo & 0xffffu) | (hi & 0xffff0000u),
-		    type == 0xe ? "interrupt" : type == 0xf ? "trap" : "?", (hi >> 13) & 3,
-		    direct_trap_capable(lg, v) ? "  (direct)" : "");
-		shown++;
-	}
-	if (!shown)
-		say(o, "no interrupt gates loaded yet\n");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	view(lg, f);
+	fclose(f);
+	say(o, "%s", text);
+	free(text);
 }
 
-static void gdt(struct gdbstub *g, struct out *o)
-{
-	for (unsigned i = 0; i < GDT_ENTRIES; i++) {
-		uint64_t d = g->lg->gdt[i];
-		if (!d)
-			continue;
-		uint32_t lo = (uint32_t)d, hi = (uint32_t)(d >> 32);
-		uint32_t base = (lo >> 16) | (hi & 0xffu) << 16 | (hi & 0xff000000u);
-		uint32_t limit = (lo & 0xffffu) | (hi & 0xf0000u);
-		if (hi & 0x800000u)
-			limit = limit << 12 | 0xfffu;
-		say(o, "  %2u  sel 0x%02x  base 0x%08x limit 0x%08x  type 0x%x %s dpl %u %s\n", i, i * 8, base, limit,
-		    (hi >> 8) & 0xf, (hi & 0x1000u) ? ((hi & 0x800u) ? "code" : "data") : "system", (hi >> 13) & 3,
-		    (hi & 0x8000u) ? "present" : "not-present");
-	}
-}
-
-/* Page-table entry flags, as letters. */
-static void flags(uint32_t e, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s%s%s%s", (e & 1) ? "P" : "-", (e & 2) ? "W" : "r", (e & 4) ? "U" : "s",
-	         (e & 0x20) ? "A" : "-", (e & 0x40) ? "D" : "-", (e & 0x100) ? "G" : "-");
-}
-
+/* `monitor pt ADDR`: the walk with the shadow entry beside it (debug/inspect.c). */
 static void page_walk(struct gdbstub *g, struct out *o, const char *arg)
 {
-	struct lguest *lg = g->lg;
-	char *end;
-	char f[16];
+	char *end, *text = NULL;
+	size_t len = 0;
 	unsigned long v = strtoul(arg, &end, 0);
 	if (end == arg || *end || v > 0xffffffffu) {
 		say(o, "usage: pt ADDR\n");
 		return;
 	}
-	uint32_t va = (uint32_t)v;
-	struct gdb_walk w;
-	gdb_walk_guest(lg, va, &w);
-	if (w.linear) {
-		say(o, "linear mode (before the first NEW_PGTABLE): 0x%08x is guest-physical 0x%08x\n", va, va);
-		if (w.alias)
-			say(o, "  (past RAM: the debugger reads it at addr - PAGE_OFFSET = 0x%08x)\n", w.pa);
-	} else {
-		say(o, "guest page tables (cr3 0x%08x):\n", w.pgdir);
-		flags(w.pde, f, sizeof(f));
-		say(o, "  pde[%u] at 0x%08x = 0x%08x %s\n", va >> 22, w.pgdir + 4 * (va >> 22), w.pde, f);
-		if (w.pte_addr) {
-			flags(w.pte, f, sizeof(f));
-			say(o, "  pte[%u] at 0x%08x = 0x%08x %s\n", (va >> 12) & 0x3ff, w.pte_addr, w.pte, f);
-		}
-		if (w.mapped)
-			say(o, "  -> guest-physical 0x%08x\n", w.pa);
-		else
-			say(o, "  not mapped: %s\n", w.why);
-	}
-	uint32_t spte = gdb_shadow_pte(lg, va);
-	flags(spte, f, sizeof(f));
-	if (spte & 1)
-		say(o, "shadow slot %u: 0x%08x %s -> guest-physical 0x%08x%s\n", lg->cur_slot, spte, f,
-		    (spte & 0xfffff000u) | (va & 0xfff),
-		    !w.linear && w.mapped && (spte & 0xfffff000u) != (w.pa & 0xfffff000u) ? "  (STALE: differs from the guest's tables)" : "");
-	else
-		say(o, "shadow slot %u: no entry (the next access fills it from the guest's tables)\n", lg->cur_slot);
-	const struct cpu_tlb_entry *t = &lg->cpu.tlb[lg->cpu.cpl == 3][(va >> 12) % CPU_TLB_SIZE];
-	uint32_t page = va & 0xfffff000u;
-	if (t->tag_read == page || t->tag_write == page || t->tag_fetch == page)
-		say(o, "CPU TLB: cached -> 0x%08x (%s%s%s)\n", t->phys_page, t->tag_read == page ? "r" : "",
-		    t->tag_write == page ? "w" : "", t->tag_fetch == page ? "x" : "");
-	else
-		say(o, "CPU TLB: not cached\n");
-}
-
-static void tlb(struct gdbstub *g, struct out *o)
-{
-	struct lguest *lg = g->lg;
-	unsigned listed = 0, total = 0;
-	char f[16];
-	say(o, "%s; current shadow slot %u", lg->linear_pages ? "linear mode" : "guest page tables", lg->cur_slot);
-	for (unsigned s = 0; s < SHADOW_SLOTS; s++)
-		if (lg->slot[s].used)
-			say(o, "%s slot %u shadows pgdir 0x%08x", s ? "," : ";", s, lg->slot[s].gpgdir);
-	say(o, "\n");
-	const struct shadow_slot *sl = &lg->slot[lg->cur_slot];
-	for (unsigned i = 0; i < 1024; i++) {
-		if (!sl->pte[i])
-			continue;
-		for (unsigned k = 0; k < 1024; k++) {
-			uint32_t e = sl->pte[i][k];
-			if (!(e & 1))
-				continue;
-			total++;
-			if (listed < TLB_LIST_MAX) {
-				flags(e, f, sizeof(f));
-				say(o, "  0x%08x -> 0x%08x %s\n", i << 22 | k << 12, e & 0xfffff000u, f);
-				listed++;
-			}
-		}
-	}
-	if (total > listed)
-		say(o, "  ... %u more\n", total - listed);
-	say(o, "%u shadow entries present\n", total);
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	inspect_pt(g->lg, (uint32_t)v, f);
+	fclose(f);
+	say(o, "%s", text);
+	free(text);
 }
 
 static void checks(struct gdbstub *g, struct out *o)
@@ -272,13 +185,13 @@ void gdb_monitor(struct gdbstub *g, const char *line)
 	else if (strcmp(cmd, "hypercalls") == 0)
 		hypercalls(g, &o);
 	else if (strcmp(cmd, "idt") == 0)
-		idt(g, &o);
+		inspect(&o, inspect_idt, g->lg);
 	else if (strcmp(cmd, "gdt") == 0)
-		gdt(g, &o);
+		inspect(&o, inspect_gdt, g->lg);
 	else if (strcmp(cmd, "pt") == 0)
 		page_walk(g, &o, arg);
 	else if (strcmp(cmd, "tlb") == 0)
-		tlb(g, &o);
+		inspect(&o, inspect_tlb, g->lg);
 	else if (strcmp(cmd, "checks") == 0)
 		checks(g, &o);
 	else if (strcmp(cmd, "crash") == 0)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "debug/control.h"
 #include "host.h"
 
 #define RUN_CHUNK 1000000u /* instructions between checks when nothing is due sooner */
@@ -201,6 +202,9 @@ enum guest_death lguest_run(struct lguest *lg)
 				break;
 		}
 		if (lg->halted) {
+			/* lgdbg's control socket (debug/control.c): a client may come while the guest idles. */
+			if (control_poll(lg))
+				continue;
 			idle_until_interrupt(lg);
 			if (lg->death == GUEST_ALIVE && limits_reached(lg))
 				break;
@@ -211,6 +215,9 @@ enum guest_death lguest_run(struct lguest *lg)
 		if (lg->cpu.icount >= lg->next_input_poll) {
 			lg->next_input_poll = lg->cpu.icount + INPUT_POLL_INTERVAL;
 			devices_poll_input(lg, 0);
+			/* lgdbg's control socket (debug/control.c): looked at once a million instructions. */
+			if (control_poll(lg))
+				continue;
 		}
 		if (!lg->dbg && lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
 			uint64_t since = 0;

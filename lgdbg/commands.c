@@ -1,0 +1,555 @@
+/*
+ * The shell's commands.  Each asks the launcher (one request, see
+ * docs/lgdbg.md) and prints the answer for people, with addresses named
+ * from the kernel's symbols.  Output is stable from run to run of the
+ * same guest: no wall times, no pids (those go to stderr).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "debug/checks.h"
+#include "debug/events.h"
+#include "host/host.h"
+#include "shell.h"
+
+#define BT_MAX_FRAMES 32
+#define HCALLS_DEFAULT 16
+
+/* Ask for a text view and print it as it comes. */
+static bool print_request(struct shell *sh, const char *req)
+{
+	char *body;
+	bool ok = session_request(&sh->s, &body, "%s", req);
+	if (ok)
+		fputs(body, stdout);
+	else
+		shell_error("%s", body);
+	free(body);
+	return ok;
+}
+
+static bool cmd_regs(struct shell *sh, const char *args)
+{
+	static const char *const gpr[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
+	static const char *const seg[6] = {"cs", "ss", "ds", "es", "fs", "gs"};
+	static const struct { uint32_t bit; const char *name; } flags[] = {
+		{0x1, "CF"}, {0x4, "PF"}, {0x10, "AF"}, {0x40, "ZF"}, {0x80, "SF"}, {0x100, "TF"},
+		{0x200, "IF"}, {0x400, "DF"}, {0x800, "OF"}, {0x4000, "NT"}, {0x10000, "RF"}, {0x20000, "VM"},
+	};
+	char *body, v[64], sym[300];
+	(void)args;
+	if (!session_request(&sh->s, &body, "regs")) {
+		shell_error("%s", body);
+		free(body);
+		return false;
+	}
+	for (unsigned i = 0; i < 8; i++)
+		printf("%s %s%s", gpr[i], body_value(body, gpr[i], v, sizeof(v)) ? v : "?", i % 4 == 3 ? "\n" : "  ");
+	uint32_t eip = (uint32_t)strtoul(body_value(body, "eip", v, sizeof(v)) ? v : "0", NULL, 0);
+	uint32_t efl = (uint32_t)strtoul(body_value(body, "eflags", v, sizeof(v)) ? v : "0", NULL, 0);
+	sym_suffix(&sh->s.syms, eip, sym, sizeof(sym));
+	printf("eip 0x%08x%s  eflags 0x%08x [", eip, sym, efl);
+	for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (efl & flags[i].bit)
+			printf(" %s", flags[i].name);
+	printf(" ]  cpl %s\n", body_value(body, "cpl", v, sizeof(v)) ? v : "?");
+	for (unsigned i = 0; i < 6; i++)
+		printf("%s %s%s", seg[i], body_value(body, seg[i], v, sizeof(v)) ? v : "?", i == 5 ? "\n" : "  ");
+	printf("cr0 %s", body_value(body, "cr0", v, sizeof(v)) ? v : "?");
+	printf("  cr2 %s", body_value(body, "cr2", v, sizeof(v)) ? v : "?");
+	printf("  cr3 %s", body_value(body, "cr3", v, sizeof(v)) ? v : "?");
+	printf("  paging %s\n", body_value(body, "linear", v, sizeof(v)) && v[0] == '1' ? "linear (1:1)" : "guest tables");
+	printf("instructions %s", body_value(body, "icount", v, sizeof(v)) ? v : "?");
+	printf("  halted %s\n", body_value(body, "halted", v, sizeof(v)) && v[0] == '1' ? "yes" : "no");
+	free(body);
+	return true;
+}
+
+/* The event records of a body ("icount eip cpl kind sub nargs a0..a5" a line). */
+static size_t parse_events(const char *body, struct event **out)
+{
+	size_t n = 0, cap = 0;
+	struct event *ev = NULL;
+	for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		unsigned long long icount;
+		unsigned eip, cpl, kind, sub, nargs, a[EVENT_ARGS];
+		if (sscanf(p, "%llu %x %u %u %u %u %x %x %x %x %x %x", &icount, &eip, &cpl, &kind, &sub, &nargs, &a[0], &a[1],
+		           &a[2], &a[3], &a[4], &a[5]) != 12)
+			continue;
+		if (n == cap) {
+			cap = cap * 2 + 64;
+			struct event *grown = realloc(ev, cap * sizeof(*ev));
+			if (!grown)
+				break;
+			ev = grown;
+		}
+		struct event e = {.icount = icount, .eip = eip, .cpl = (uint8_t)cpl, .kind = (uint8_t)kind,
+		                  .sub = (uint8_t)sub, .nargs = (uint8_t)nargs};
+		for (unsigned i = 0; i < EVENT_ARGS; i++)
+			e.arg[i] = a[i];
+		ev[n++] = e;
+	}
+	*out = ev;
+	return n;
+}
+
+/* One event as `lgdbg trace` prints it: icount eip symbol cpl description. */
+static void print_event(struct shell *sh, const struct event *e)
+{
+	char desc[256], name[300] = "?";
+	const struct symbol *s = symbols_lookup(&sh->s.syms, e->eip);
+	if (s && e->eip == s->addr)
+		snprintf(name, sizeof(name), "%s", s->name);
+	else if (s)
+		snprintf(name, sizeof(name), "%s+0x%x", s->name, e->eip - s->addr);
+	event_describe(e, desc, sizeof(desc));
+	printf("%" PRIu64 " 0x%08x %s cpl%u %s\n", e->icount, e->eip, name, e->cpl, desc);
+}
+
+/* Fetch a list of events ("events", "hcalls", "checks"). */
+static size_t fetch_events(struct shell *sh, const char *req, struct event **ev)
+{
+	char *body;
+	*ev = NULL;
+	if (!session_request(&sh->s, &body, "%s", req)) {
+		shell_error("%s", body);
+		free(body);
+		return (size_t)-1;
+	}
+	size_t n = parse_events(body, ev);
+	free(body);
+	return n;
+}
+
+static bool cmd_hcalls(struct shell *sh, const char *args)
+{
+	struct event *ev;
+	char *end;
+	unsigned long want = *args ? strtoul(args, &end, 0) : HCALLS_DEFAULT;
+	if (*args && (*end || want == 0))
+		return shell_error("usage: hcalls [N]");
+	size_t n = fetch_events(sh, "hcalls", &ev);
+	if (n == (size_t)-1)
+		return false;
+	if (n == 0)
+		printf("no hypercalls yet\n");
+	for (size_t i = n > want ? n - want : 0; i < n; i++)
+		print_event(sh, &ev[i]);
+	free(ev);
+	return true;
+}
+
+/* trace's filters, as `lgdbg trace` spells them. */
+struct filter {
+	bool kinds_given, kind[256];
+	bool hcall_given;
+	uint32_t hcall;
+	bool addr_given;
+	uint32_t lo, hi;
+	uint64_t from, to;
+};
+
+static bool parse_filter(struct shell *sh, const char *args, struct filter *f)
+{
+	char *copy = strdup(args), *save = NULL;
+	bool ok = copy != NULL;
+	memset(f, 0, sizeof(*f));
+	f->to = UINT64_MAX;
+	for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; ok && w; w = strtok_r(NULL, " ", &save)) {
+		char *val = strchr(w, '=');
+		if (!val) {
+			ok = shell_error("trace: filters are --kind=K,.. --hcall=NAME --addr=LO-HI|SYMBOL --from=N --to=N");
+			break;
+		}
+		*val++ = '\0';
+		if (!strcmp(w, "--kind")) {
+			f->kinds_given = true;
+			for (char *k = strtok(val, ","); k; k = strtok(NULL, ",")) {
+				unsigned i = 1;
+				while (i < EV_KINDS && strcmp(event_kind_name(i), k))
+					i++;
+				if (i == EV_KINDS)
+					ok = shell_error("trace: unknown event kind '%s'", k);
+				else
+					f->kind[i] = true;
+			}
+		} else if (!strcmp(w, "--hcall")) {
+			const char *name = strncasecmp(val, "LHCALL_", 7) == 0 ? val + 7 : val;
+			char *end;
+			f->hcall_given = true;
+			f->hcall = (uint32_t)strtoul(name, &end, 0);
+			if (*end || end == name) {
+				uint32_t i = 0;
+				while (i < 256 && !(hypercall_name(i) && strcasecmp(hypercall_name(i), name) == 0))
+					i++;
+				f->hcall = i;
+				if (i == 256)
+					ok = shell_error("trace: unknown hypercall '%s'", val);
+			}
+		} else if (!strcmp(w, "--addr")) {
+			char *dash = strchr(val, '-'), *end;
+			f->addr_given = true;
+			if (dash) {
+				*dash = '\0';
+				f->lo = (uint32_t)strtoul(val, &end, 0);
+				f->hi = (uint32_t)strtoul(dash + 1, &end, 0);
+			} else if (parse_address(sh, val, &f->lo)) {
+				const struct symbol *s = symbols_lookup(&sh->s.syms, f->lo);
+				f->hi = s && s->size ? f->lo + s->size - 1 : f->lo;
+			} else {
+				ok = false;
+			}
+		} else if (!strcmp(w, "--from") || !strcmp(w, "--to")) {
+			char *end;
+			uint64_t v = strtoull(val, &end, 0);
+			if (*end || end == val)
+				ok = shell_error("trace: %s wants an instruction count", w);
+			else if (w[2] == 'f')
+				f->from = v;
+			else
+				f->to = v;
+		} else {
+			ok = shell_error("trace: unknown filter %s", w);
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+static bool passes(const struct filter *f, const struct event *e)
+{
+	if (f->kinds_given && !f->kind[e->kind])
+		return false;
+	if (f->hcall_given && !(e->kind == EV_HYPERCALL && e->arg[0] == f->hcall))
+		return false;
+	if (f->addr_given && (e->eip < f->lo || e->eip > f->hi))
+		return false;
+	return e->icount >= f->from && e->icount <= f->to;
+}
+
+static bool cmd_trace(struct shell *sh, const char *args)
+{
+	struct filter f;
+	struct event *ev;
+	if (!parse_filter(sh, args, &f))
+		return false;
+	size_t n = fetch_events(sh, "events", &ev);
+	if (n == (size_t)-1)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (passes(&f, &ev[i]))
+			print_event(sh, &ev[i]);
+	free(ev);
+	return true;
+}
+
+static bool cmd_checks(struct shell *sh, const char *args)
+{
+	struct event *ev;
+	char names[256];
+	(void)args;
+	size_t n = fetch_events(sh, "checks", &ev);
+	if (n == (size_t)-1)
+		return false;
+	if (n == 0)
+		printf("checker findings: none\n");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = "?";
+		snprintf(names, sizeof(names), "%s", checks_names());
+		char *save = NULL, *tok = strtok_r(names, ",", &save);
+		for (uint32_t k = 0; tok && k < ev[i].arg[0]; k++)
+			tok = strtok_r(NULL, ",", &save);
+		if (tok)
+			name = tok;
+		char sym[300];
+		sym_suffix(&sh->s.syms, ev[i].eip, sym, sizeof(sym));
+		printf("%" PRIu64 " 0x%08x%s cpl%u check %s (detail 0x%x)\n", ev[i].icount, ev[i].eip, sym, ev[i].cpl, name,
+		       ev[i].arg[1]);
+	}
+	if (n)
+		printf("(each finding's text is on the launcher's stderr as `lguest: check NAME: ...`)\n");
+	free(ev);
+	return true;
+}
+
+/* bt: the frame-pointer chain from ebp, each return address named. */
+static bool cmd_bt(struct shell *sh, const char *args)
+{
+	uint32_t eip, ebp;
+	char sym[300];
+	(void)args;
+	if (!get_register(sh, "eip", &eip) || !get_register(sh, "ebp", &ebp))
+		return shell_error("cannot read the registers");
+	sym_suffix(&sh->s.syms, eip, sym, sizeof(sym));
+	printf("#0  0x%08x%s\n", eip, sym);
+	for (unsigned i = 1; i < BT_MAX_FRAMES && ebp; i++) {
+		uint8_t frame[8];
+		if (read_guest(sh, ebp, frame, 8) < 8) {
+			printf("    (frame pointer 0x%08x is not readable: the walk ends)\n", ebp);
+			break;
+		}
+		uint32_t next = get_le32(frame), ret = get_le32(frame + 4);
+		sym_suffix(&sh->s.syms, ret, sym, sizeof(sym));
+		printf("#%-2u 0x%08x%s\n", i, ret, sym);
+		if (next <= ebp)
+			break; /* stacks grow down: an older frame lives higher */
+		ebp = next;
+	}
+	printf("(a frame-pointer walk: functions built without frame pointers do not appear)\n");
+	return true;
+}
+
+/* After a stop: its reason, then the instruction it stopped at (or the crash report). */
+static void show_stop(struct shell *sh, const char *body)
+{
+	uint32_t eip;
+	fputs(body, stdout);
+	if (strstr(body, "stopped: the guest died")) {
+		snprintf(sh->s.state, sizeof(sh->s.state), "dead");
+		print_request(sh, "crash");
+	} else if (get_register(sh, "eip", &eip)) {
+		disassemble(sh, eip, 0, 1);
+	}
+}
+
+/* Resume (continue, step) and wait for the stop; Ctrl-C sends "stop". */
+static bool resume_and_wait(struct shell *sh, const char *req)
+{
+	char *body;
+	bool interrupted, stop_sent = false;
+	shell_interrupted = 0;
+	if (!session_send(&sh->s, req))
+		return shell_error("the launcher went away");
+	bool ok = session_response(&sh->s, &body, &shell_interrupted, &interrupted);
+	while (!ok && interrupted) {
+		free(body);
+		shell_interrupted = 0;
+		stop_sent = session_send(&sh->s, "stop");
+		ok = session_response(&sh->s, &body, &shell_interrupted, &interrupted);
+	}
+	if (ok)
+		show_stop(sh, body);
+	else
+		shell_error("%s", body);
+	free(body);
+	if (stop_sent) {
+		/* The stop's own reply: the same place, or "the guest is dead". */
+		session_response(&sh->s, &body, NULL, NULL);
+		free(body);
+	}
+	return ok;
+}
+
+static bool cmd_continue(struct shell *sh, const char *args)
+{
+	(void)args;
+	return resume_and_wait(sh, "continue");
+}
+
+static bool cmd_step(struct shell *sh, const char *args)
+{
+	char req[64];
+	snprintf(req, sizeof(req), "step %s", *args ? args : "1");
+	return resume_and_wait(sh, req);
+}
+
+static bool cmd_stop(struct shell *sh, const char *args)
+{
+	char *body;
+	(void)args;
+	bool ok = session_request(&sh->s, &body, "stop");
+	if (ok)
+		show_stop(sh, body);
+	else
+		shell_error("%s", body);
+	free(body);
+	return ok;
+}
+
+/* break/tbreak/watch: the address is resolved here (symbols), the point kept by the launcher. */
+static bool add_point(struct shell *sh, const char *cmd, const char *args)
+{
+	char where[256] = "", rest[128] = "", *body;
+	uint32_t addr;
+	if (!*args && cmd[0] == 'b')
+		return print_request(sh, "points");
+	sscanf(args, "%255s %127[^\n]", where, rest);
+	if (!parse_address(sh, where, &addr))
+		return false;
+	bool ok = session_request(&sh->s, &body, "%s 0x%x %s", cmd, addr, cmd[0] == 'w' ? rest : "");
+	if (ok) {
+		char sym[300];
+		sym_suffix(&sh->s.syms, addr, sym, sizeof(sym));
+		size_t n = strcspn(body, "\n");
+		printf("%.*s%s\n", (int)n, body, sym);
+	} else {
+		shell_error("%s", body);
+	}
+	free(body);
+	return ok;
+}
+
+static bool cmd_break(struct shell *sh, const char *args) { return add_point(sh, "break", args); }
+static bool cmd_tbreak(struct shell *sh, const char *args) { return add_point(sh, "tbreak", args); }
+
+static bool cmd_watch(struct shell *sh, const char *args)
+{
+	if (!*args)
+		return shell_error("usage: watch ADDR [LEN] [read|write|access]");
+	return add_point(sh, "watch", args);
+}
+
+static bool cmd_delete(struct shell *sh, const char *args)
+{
+	char req[64];
+	snprintf(req, sizeof(req), "delete %s", args);
+	return print_request(sh, req);
+}
+
+static bool cmd_idt(struct shell *sh, const char *args) { (void)args; return print_request(sh, "idt"); }
+static bool cmd_gdt(struct shell *sh, const char *args) { (void)args; return print_request(sh, "gdt"); }
+static bool cmd_tlb(struct shell *sh, const char *args) { (void)args; return print_request(sh, "tlb"); }
+static bool cmd_crash(struct shell *sh, const char *args) { (void)args; return print_request(sh, "crash"); }
+
+static bool cmd_pt(struct shell *sh, const char *args)
+{
+	uint32_t va;
+	char req[64];
+	if (!parse_address(sh, args, &va))
+		return false;
+	snprintf(req, sizeof(req), "pt 0x%x", va);
+	return print_request(sh, req);
+}
+
+/* Is a program on the PATH? */
+static bool on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char *copy = strdup(path ? path : "/usr/bin:/bin"), *save = NULL, file[4096];
+	bool found = false;
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found; d = strtok_r(NULL, ":", &save)) {
+		snprintf(file, sizeof(file), "%s/%s", d, prog);
+		found = access(file, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* gdb: the launcher opens a gdb stub beside its control socket; we become gdb, connected, symbols loaded. */
+static bool cmd_gdb(struct shell *sh, const char *args)
+{
+	char *body, sock[4096], kernel[4096], target[4200];
+	(void)args;
+	if (!on_path("gdb"))
+		return shell_error("gdb is not installed (Debian: apt-get install gdb)");
+	if (!session_request(&sh->s, &body, "gdb")) {
+		shell_error("%s", body);
+		free(body);
+		return false;
+	}
+	if (!body_value(body, "socket", sock, sizeof(sock)) || !body_value(body, "kernel", kernel, sizeof(kernel))) {
+		free(body);
+		return shell_error("the launcher's gdb reply is incomplete");
+	}
+	free(body);
+	snprintf(target, sizeof(target), "target remote %s", sock);
+	fflush(stdout);
+	session_close(&sh->s);
+	execlp("gdb", "gdb", "-q", "-ex", target, kernel, (char *)NULL);
+	return shell_error("cannot start gdb: %s", strerror(errno));
+}
+
+/* Let go: the launcher's breakpoints go, the guest runs on.  Under `lgdbg run`, quit ends the guest. */
+static bool leave(struct shell *sh, bool kill_child)
+{
+	char *body;
+	if (sh->s.child && kill_child && strcmp(sh->s.state, "dead") != 0 && session_request(&sh->s, &body, "kill"))
+		free(body);
+	else if (session_request(&sh->s, &body, "detach"))
+		free(body);
+	else
+		free(body);
+	session_close(&sh->s);
+	if (sh->s.child) {
+		int status;
+		waitpid(sh->s.child, &status, 0);
+		sh->s.child = 0;
+	}
+	sh->done = true;
+	return true;
+}
+
+static bool cmd_detach(struct shell *sh, const char *args)
+{
+	(void)args;
+	return leave(sh, false);
+}
+
+static bool cmd_quit(struct shell *sh, const char *args)
+{
+	(void)args;
+	return leave(sh, true);
+}
+
+static bool cmd_help(struct shell *sh, const char *args)
+{
+	(void)sh;
+	if (!*args) {
+		printf("lgdbg commands (help CMD for more):\n");
+		for (size_t i = 0; i < shell_ncommands; i++)
+			printf("  %-8s %-24s %s\n", shell_commands[i].name, shell_commands[i].args, shell_commands[i].summary);
+		return true;
+	}
+	for (size_t i = 0; i < shell_ncommands; i++)
+		if (!strcmp(shell_commands[i].name, args)) {
+			printf("%s %s\n  %s\n%s", shell_commands[i].name, shell_commands[i].args, shell_commands[i].summary,
+			       shell_commands[i].help);
+			return true;
+		}
+	return shell_error("no command '%s' (help lists them)", args);
+}
+
+const struct shell_command shell_commands[] = {
+	{"regs", "", "the registers, eip named", "  General, segment and control registers, flags, the instruction count.\n", cmd_regs},
+	{"x", "/FMT ADDR", "examine memory", "  FMT is COUNT, a format (x hex, d signed, u unsigned, c char, s string,\n"
+	                                     "  i instructions) and a size (b, h, w).  x/8xb $esp, x/s msg, x/4i $eip.\n"
+	                                     "  ADDR: a number, SYMBOL[+OFF] or $REG; read through the guest's page tables.\n", cmd_x},
+	{"disas", "[ADDR|SYMBOL [N]]", "disassemble (capstone), eip marked =>",
+	 "  A symbol is shown whole; an address gives N instructions (default 12);\n"
+	 "  nothing shows the function around eip.  Targets of calls and jumps are named.\n", cmd_disas},
+	{"break", "[ADDR|SYMBOL]", "set a breakpoint (no argument: list them)",
+	 "  In linear mode a breakpoint at a kernel address also stops at addr - PAGE_OFFSET.\n", cmd_break},
+	{"tbreak", "ADDR|SYMBOL", "a breakpoint that deletes itself when hit", "", cmd_tbreak},
+	{"delete", "[N]", "delete breakpoint or watchpoint N (no argument: all)", "", cmd_delete},
+	{"watch", "ADDR [LEN] [read|write|access]", "stop when the guest touches memory",
+	 "  LEN bytes (default 1); stops after the instruction that made the access.\n", cmd_watch},
+	{"step", "[N]", "run N instructions (default 1)", "  Interrupts are held back while stepping, unless the guest is halted.\n", cmd_step},
+	{"continue", "", "run until a breakpoint, a watchpoint, Ctrl-C or the guest's death", "", cmd_continue},
+	{"stop", "", "stop the guest (also what attaching does)", "", cmd_stop},
+	{"bt", "", "backtrace by frame pointers, symbolized", "", cmd_bt},
+	{"hcalls", "[N]", "the last N hypercalls (default 16, up to 256 kept)", "", cmd_hcalls},
+	{"trace", "[FILTER...]", "the recent events (the launcher keeps the last 64)",
+	 "  Filters as in `lgdbg trace`: --kind=K[,K] --hcall=NAME --addr=LO-HI|SYMBOL\n"
+	 "  --from=ICOUNT --to=ICOUNT.  Lines: icount eip symbol cpl description.\n", cmd_trace},
+	{"idt", "", "the interrupt gates the guest loaded", "", cmd_idt},
+	{"gdt", "", "the host-held GDT", "", cmd_gdt},
+	{"pt", "VA", "VA through the guest's page tables, beside the shadow (TLB) entry", "", cmd_pt},
+	{"tlb", "", "what the current shadow page table maps", "", cmd_tlb},
+	{"checks", "", "porting-checker findings", "", cmd_checks},
+	{"crash", "", "the crash report (works on a live guest too)", "", cmd_crash},
+	{"gdb", "", "become gdb, connected to this guest with the kernel's symbols",
+	 "  The launcher opens a gdb stub on a unix socket beside its control socket;\n"
+	 "  lgdbg runs `gdb -ex 'target remote SOCKET' KERNEL`.  Not while gdb is attached.\n", cmd_gdb},
+	{"detach", "", "let go: breakpoints removed, the guest runs on", "", cmd_detach},
+	{"quit", "", "detach and leave (under `lgdbg run`: end the guest)", "", cmd_quit},
+	{"help", "[CMD]", "this list, or one command's help", "", cmd_help},
+};
+
+const size_t shell_ncommands = sizeof(shell_commands) / sizeof(shell_commands[0]);
