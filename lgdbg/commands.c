@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "event_filter.h"
 #include "debug/checks.h"
 #include "debug/events.h"
 #include "host/host.h"
@@ -146,108 +147,45 @@ static bool cmd_hcalls(struct shell *sh, const char *args)
 	return true;
 }
 
-/* trace's filters, as `lgdbg trace` spells them. */
-struct filter {
-	bool kinds_given, kind[256];
-	bool hcall_given;
-	uint32_t hcall;
-	bool addr_given;
-	uint32_t lo, hi;
-	uint64_t from, to;
-};
-
-static bool parse_filter(struct shell *sh, const char *args, struct filter *f)
+/* trace's filters, spelt as `lgdbg trace` spells them (lgdbg/event_filter.c). */
+static bool parse_filter(struct shell *sh, const char *args, struct event_filter *f)
 {
-	char *copy = strdup(args), *save = NULL;
+	char *copy = strdup(args), *save = NULL, err[300];
 	bool ok = copy != NULL;
-	memset(f, 0, sizeof(*f));
-	f->to = UINT64_MAX;
+	event_filter_init(f);
 	for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; ok && w; w = strtok_r(NULL, " ", &save)) {
 		char *val = strchr(w, '=');
-		if (!val) {
+		if (!val || strncmp(w, "--", 2) != 0) {
 			ok = shell_error("trace: filters are --kind=K,.. --hcall=NAME --addr=LO-HI|SYMBOL --from=N --to=N");
 			break;
 		}
 		*val++ = '\0';
-		if (!strcmp(w, "--kind")) {
-			f->kinds_given = true;
-			for (char *k = strtok(val, ","); k; k = strtok(NULL, ",")) {
-				unsigned i = 1;
-				while (i < EV_KINDS && strcmp(event_kind_name(i), k))
-					i++;
-				if (i == EV_KINDS)
-					ok = shell_error("trace: unknown event kind '%s'", k);
-				else
-					f->kind[i] = true;
-			}
-		} else if (!strcmp(w, "--hcall")) {
-			const char *name = strncasecmp(val, "LHCALL_", 7) == 0 ? val + 7 : val;
-			char *end;
-			f->hcall_given = true;
-			f->hcall = (uint32_t)strtoul(name, &end, 0);
-			if (*end || end == name) {
-				uint32_t i = 0;
-				while (i < 256 && !(hypercall_name(i) && strcasecmp(hypercall_name(i), name) == 0))
-					i++;
-				f->hcall = i;
-				if (i == 256)
-					ok = shell_error("trace: unknown hypercall '%s'", val);
-			}
-		} else if (!strcmp(w, "--addr")) {
-			char *dash = strchr(val, '-'), *end;
-			f->addr_given = true;
-			if (dash) {
-				*dash = '\0';
-				f->lo = (uint32_t)strtoul(val, &end, 0);
-				f->hi = (uint32_t)strtoul(dash + 1, &end, 0);
-			} else if (parse_address(sh, val, &f->lo)) {
-				const struct symbol *s = symbols_lookup(&sh->s.syms, f->lo);
-				f->hi = s && s->size ? f->lo + s->size - 1 : f->lo;
-			} else {
-				ok = false;
-			}
-		} else if (!strcmp(w, "--from") || !strcmp(w, "--to")) {
-			char *end;
-			uint64_t v = strtoull(val, &end, 0);
-			if (*end || end == val)
-				ok = shell_error("trace: %s wants an instruction count", w);
-			else if (w[2] == 'f')
-				f->from = v;
-			else
-				f->to = v;
-		} else {
-			ok = shell_error("trace: unknown filter %s", w);
-		}
+		if (!event_filter_set(f, w + 2, val, err, sizeof(err)))
+			ok = shell_error("trace: %s", err);
 	}
+	if (ok && !event_filter_resolve(f, &sh->s.syms, err, sizeof(err)))
+		ok = shell_error("trace: %s", err);
 	free(copy);
 	return ok;
 }
 
-static bool passes(const struct filter *f, const struct event *e)
-{
-	if (f->kinds_given && !f->kind[e->kind])
-		return false;
-	if (f->hcall_given && !(e->kind == EV_HYPERCALL && e->arg[0] == f->hcall))
-		return false;
-	if (f->addr_given && (e->eip < f->lo || e->eip > f->hi))
-		return false;
-	return e->icount >= f->from && e->icount <= f->to;
-}
-
 static bool cmd_trace(struct shell *sh, const char *args)
 {
-	struct filter f;
+	struct event_filter f;
 	struct event *ev;
-	if (!parse_filter(sh, args, &f))
+	if (!parse_filter(sh, args, &f)) {
+		event_filter_free(&f);
 		return false;
+	}
 	size_t n = fetch_events(sh, "events", &ev);
-	if (n == (size_t)-1)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (passes(&f, &ev[i]))
-			print_event(sh, &ev[i]);
-	free(ev);
-	return true;
+	if (n != (size_t)-1) {
+		for (size_t i = 0; i < n; i++)
+			if (event_filter_passes(&f, &ev[i]))
+				print_event(sh, &ev[i]);
+		free(ev);
+	}
+	event_filter_free(&f);
+	return n != (size_t)-1;
 }
 
 static bool cmd_checks(struct shell *sh, const char *args)

@@ -17,6 +17,7 @@
 
 #include "debug/trace_format.h"
 #include "host/host.h"
+#include "event_filter.h"
 #include "trace_view.h"
 
 const char trace_view_usage[] =
@@ -48,18 +49,6 @@ const char trace_view_usage[] =
 	"truncated or of another format version (the events before the damage\n"
 	"are still printed as text).\n";
 
-#define MAX_HCALL_FILTER 64
-
-struct view_filter {
-	bool kinds_given;
-	bool kind[256];
-	unsigned nhcalls;
-	uint32_t hcall[MAX_HCALL_FILTER];
-	const char *addr_text; /* resolved once the symbols are known */
-	uint32_t addr_lo, addr_hi;
-	uint64_t from, to;
-};
-
 /* A trace read into memory: its header and every record up to the end or the damage. */
 struct trace_file {
 	uint8_t *data;
@@ -78,126 +67,6 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(lgdbg trace --help lists the options)\n");
 	return 2;
-}
-
-/* A whole unsigned number (decimal, or hex with 0x). */
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-')
-		return false;
-	*v = n;
-	return true;
-}
-
-/* --kind=LIST: each name as event_kind_name spells it. */
-static bool parse_kinds(struct view_filter *f, const char *list)
-{
-	char *copy = strdup(list), *save = NULL;
-	bool ok = copy != NULL;
-	for (char *name = copy ? strtok_r(copy, ",", &save) : NULL; ok && name; name = strtok_r(NULL, ",", &save)) {
-		unsigned k;
-		for (k = 1; k < EV_KINDS && strcmp(event_kind_name(k), name) != 0; k++)
-			;
-		if (k == EV_KINDS) {
-			usage_error("unknown event kind '%s'", name);
-			ok = false;
-		} else {
-			f->kind[k] = true;
-		}
-	}
-	f->kinds_given = true;
-	free(copy);
-	return ok;
-}
-
-/* The number of a hypercall given by name (with or without LHCALL_, any case) or by number. */
-static bool hcall_number(const char *name, uint32_t *nr)
-{
-	uint64_t v;
-	if (parse_u64(name, &v) && v <= UINT32_MAX) {
-		*nr = (uint32_t)v;
-		return true;
-	}
-	if (strncasecmp(name, "LHCALL_", 7) == 0)
-		name += 7;
-	for (uint32_t i = 0; i < 256; i++)
-		if (hypercall_name(i) && strcasecmp(hypercall_name(i), name) == 0) {
-			*nr = i;
-			return true;
-		}
-	return false;
-}
-
-/* --hcall=LIST. */
-static bool parse_hcalls(struct view_filter *f, const char *list)
-{
-	char *copy = strdup(list), *save = NULL;
-	bool ok = copy != NULL;
-	for (char *name = copy ? strtok_r(copy, ",", &save) : NULL; ok && name; name = strtok_r(NULL, ",", &save)) {
-		if (f->nhcalls == MAX_HCALL_FILTER) {
-			ok = false;
-			usage_error("too many hypercalls in --hcall (at most %s)", "64");
-		} else if (!hcall_number(name, &f->hcall[f->nhcalls++])) {
-			ok = false;
-			usage_error("unknown hypercall '%s'", name);
-		}
-	}
-	free(copy);
-	return ok;
-}
-
-/* The last address a size-less label covers: everything before the next symbol. */
-static uint64_t label_end(const struct symbols *syms, uint32_t addr)
-{
-	for (size_t i = 0; i < syms->count; i++)
-		if (syms->sym[i].addr > addr)
-			return syms->sym[i].addr - 1;
-	return UINT32_MAX;
-}
-
-/* --addr=LO-HI or --addr=SYMBOL, now that the trace's symbols are known. */
-static bool resolve_addr(struct view_filter *f, const struct symbols *syms)
-{
-	const char *dash = strchr(f->addr_text, '-');
-	uint64_t lo, hi;
-	if (dash) {
-		char *lo_text = strndup(f->addr_text, (size_t)(dash - f->addr_text));
-		bool ok = lo_text && parse_u64(lo_text, &lo) && parse_u64(dash + 1, &hi) && lo <= hi && hi <= UINT32_MAX;
-		free(lo_text);
-		if (!ok)
-			return usage_error("--addr wants LO-HI (LO <= HI, 32-bit) or a symbol, not '%s'", f->addr_text), false;
-	} else {
-		uint32_t addr;
-		const struct symbol *s;
-		if (!symbols_find(syms, f->addr_text, &addr))
-			return usage_error("--addr: no symbol '%s' in the trace's symbol table", f->addr_text), false;
-		s = symbols_lookup(syms, addr);
-		lo = addr;
-		hi = s && s->size ? (uint64_t)addr + s->size - 1 : label_end(syms, addr);
-	}
-	f->addr_lo = (uint32_t)lo;
-	f->addr_hi = (uint32_t)hi;
-	return true;
-}
-
-/* Does the event pass every filter given? */
-static bool event_passes(const struct view_filter *f, const struct event *e)
-{
-	if (f->kinds_given && !f->kind[e->kind])
-		return false;
-	if (f->nhcalls) {
-		bool found = false;
-		for (unsigned i = 0; i < f->nhcalls && !found; i++)
-			found = e->kind == EV_HYPERCALL && e->arg[0] == f->hcall[i];
-		if (!found)
-			return false;
-	}
-	if (f->addr_text && (e->eip < f->addr_lo || e->eip > f->addr_hi))
-		return false;
-	return e->icount >= f->from && e->icount <= f->to;
 }
 
 /* The whole file in memory; false with a message on failure. */
@@ -315,7 +184,7 @@ static void print_quoted(FILE *out, const uint8_t *p, uint32_t len)
 }
 
 /* The text view: the run's description, then one line per event shown. */
-static void print_text(FILE *out, const struct trace_file *tf, const struct view_filter *f)
+static void print_text(FILE *out, const struct trace_file *tf, const struct event_filter *f)
 {
 	const struct trace_header *h = &tf->header;
 	char sym[256], desc[256];
@@ -328,7 +197,7 @@ static void print_text(FILE *out, const struct trace_file *tf, const struct view
 			fprintf(out, "# boot %u: the guest restarted; counts begin again\n", r->boot);
 			continue;
 		}
-		if (!event_passes(f, &r->ev))
+		if (!event_filter_passes(f, &r->ev))
 			continue;
 		symbolize(&h->syms, r->ev.eip, sym, sizeof(sym));
 		event_describe(&r->ev, desc, sizeof(desc));
@@ -388,7 +257,7 @@ static void print_json_event(FILE *out, const struct trace_header *h, const stru
 }
 
 /* The JSON export: metadata naming the guest, then one instant event per event shown. */
-static bool write_json(const char *path, const struct trace_file *tf, const struct view_filter *f)
+static bool write_json(const char *path, const struct trace_file *tf, const struct event_filter *f)
 {
 	const struct trace_header *h = &tf->header;
 	FILE *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
@@ -414,7 +283,7 @@ static bool write_json(const char *path, const struct trace_file *tf, const stru
 		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":\"boot %u\"}}",
 		        b + 1, b);
 	for (size_t i = 0; i < tf->nrec; i++)
-		if (tf->rec[i].tag != TRACE_TAG_BOOT && event_passes(f, &tf->rec[i].ev))
+		if (tf->rec[i].tag != TRACE_TAG_BOOT && event_filter_passes(f, &tf->rec[i].ev))
 			print_json_event(out, h, &tf->rec[i]);
 	fprintf(out, "\n]}\n");
 	bool ok = !ferror(out);
@@ -436,47 +305,50 @@ static const struct option trace_options[] = {
 
 int trace_view_main(int argc, char **argv)
 {
-	struct view_filter f = {.to = UINT64_MAX};
+	static const char *const filter_names[] = {[OPT_KIND - OPT_KIND] = "kind", [OPT_HCALL - OPT_KIND] = "hcall",
+	                                           [OPT_ADDR - OPT_KIND] = "addr", [OPT_FROM - OPT_KIND] = "from",
+	                                           [OPT_TO - OPT_KIND] = "to"};
+	struct event_filter f;
 	struct trace_file tf = {0};
 	const char *json = NULL;
-	int c;
+	char err[300];
+	int c, rc = 0;
 
+	event_filter_init(&f);
 	optind = 0; /* a fresh scan, whatever ran getopt before */
-	while ((c = getopt_long(argc, argv, "h", trace_options, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "h", trace_options, NULL)) != -1) {
 		switch (c) {
-		case 'h': fputs(trace_view_usage, stdout); return 0;
+		case 'h':
+			fputs(trace_view_usage, stdout);
+			event_filter_free(&f);
+			return 0;
 		case OPT_KIND:
-			if (!parse_kinds(&f, optarg))
-				return 2;
-			break;
 		case OPT_HCALL:
-			if (!parse_hcalls(&f, optarg))
-				return 2;
-			break;
-		case OPT_ADDR: f.addr_text = optarg; break;
+		case OPT_ADDR:
 		case OPT_FROM:
-			if (!parse_u64(optarg, &f.from))
-				return usage_error("--from wants an instruction count, not '%s'", optarg);
-			break;
 		case OPT_TO:
-			if (!parse_u64(optarg, &f.to))
-				return usage_error("--to wants an instruction count, not '%s'", optarg);
+			if (!event_filter_set(&f, filter_names[c - OPT_KIND], optarg, err, sizeof(err)))
+				rc = usage_error("%s", err);
 			break;
 		case OPT_JSON: json = optarg; break;
-		default: return usage_error("%s", "bad option");
+		default: rc = usage_error("%s", "bad option"); break;
 		}
 	}
-	if (argc - optind != 1)
-		return usage_error("%s", argc - optind ? "one trace file, please" : "which trace file?");
+	if (rc == 0 && argc - optind != 1)
+		rc = usage_error("%s", argc - optind ? "one trace file, please" : "which trace file?");
+	if (rc) {
+		event_filter_free(&f);
+		return rc;
+	}
 	const char *path = argv[optind];
 	if (!load_trace(path, &tf)) {
 		fprintf(stderr, "lgdbg trace: %s: %s\n", path, tf.err);
 		free_trace(&tf);
+		event_filter_free(&f);
 		return 2;
 	}
-	int rc = 0;
-	if (f.addr_text && !resolve_addr(&f, &tf.header.syms))
-		rc = 2;
+	if (!event_filter_resolve(&f, &tf.header.syms, err, sizeof(err)))
+		rc = usage_error("%s", err);
 	else if (json && tf.damaged)
 		rc = 2; /* no half a JSON file: say why below */
 	else if (json)
@@ -489,5 +361,6 @@ int trace_view_main(int argc, char **argv)
 		rc = 2;
 	}
 	free_trace(&tf);
+	event_filter_free(&f);
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "debug/control_internal.h"
+#include "debug/sockets.h"
 #include "debug/gdbstub.h"
 #include "host/host.h"
 
@@ -73,19 +74,10 @@ bool control_dir(char *buf, size_t len, bool create, char *err, size_t errlen)
 /* ---- replies ---- */
 
 /* Write all of buf to the client; a failure drops it (the next read notices). */
-static void send_all(struct control *c, const char *buf, size_t len)
+static void send_to_client(struct control *c, const char *buf, size_t len)
 {
-	while (c->fd >= 0 && len) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			shutdown(c->fd, SHUT_RDWR);
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
+	if (c->fd >= 0)
+		send_all(c->fd, buf, len);
 }
 
 /* One response: the status line, the body with leading dots doubled, the closing ".". */
@@ -108,7 +100,7 @@ static void reply(struct control *c, const char *error, const char *body)
 	}
 	fprintf(f, ".\n");
 	fclose(f);
-	send_all(c, text, len);
+	send_to_client(c, text, len);
 	free(text);
 }
 
@@ -665,11 +657,8 @@ struct control *control_open(const char *kernel, bool wait_for_client, bool anno
 	c->wait_for_client = wait_for_client;
 	c->kernel = strdup(realpath(kernel, abs) ? abs : kernel);
 	unlink(sun.sun_path); /* a stale socket of an earlier process with our pid */
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	mode_t old = umask(077);
-	int r = c->listen_fd < 0 ? -1 : bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r < 0 || listen(c->listen_fd, 4) < 0) {
+	c->listen_fd = unix_listen_private(sun.sun_path, 4, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (c->listen_fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", sun.sun_path, strerror(errno));
 		if (c->listen_fd >= 0)
 			close(c->listen_fd);

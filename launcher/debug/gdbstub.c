@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "debug/gdbstub_internal.h"
+#include "debug/sockets.h"
 #include "host/host.h"
 
 #define DEFAULT_PORT 1234
@@ -58,17 +59,8 @@ static uint64_t now_ns(void)
 /* Write all of buf to gdb; a failure drops the connection (the read side notices). */
 static void write_all(struct gdbstub *g, const char *buf, size_t len)
 {
-	while (g->fd >= 0 && len) {
-		ssize_t n = send(g->fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			shutdown(g->fd, SHUT_RDWR);
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
+	if (g->fd >= 0)
+		send_all(g->fd, buf, len);
 }
 
 /* g->send for the socket: frame and write one packet. */
@@ -435,11 +427,8 @@ static bool open_listener(struct gdbstub *g, const char *spec, char *err, size_t
 			}
 			unlink(sun.sun_path);
 		}
-		g->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		mode_t old = umask(077);
-		int r = g->listen_fd < 0 ? -1 : bind(g->listen_fd, (struct sockaddr *)&sun, sizeof(sun));
-		umask(old);
-		if (r < 0 || chmod(sun.sun_path, 0600) < 0 || listen(g->listen_fd, 1) < 0) {
+		g->listen_fd = unix_listen_private(sun.sun_path, 1, SOCK_CLOEXEC);
+		if (g->listen_fd < 0) {
 			snprintf(err, errlen, "--gdb: cannot listen on %s: %s", sun.sun_path, strerror(errno));
 			return false;
 		}

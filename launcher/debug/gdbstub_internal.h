@@ -162,8 +162,6 @@ struct gdb_walk {
 	const char *why;     /* why not mapped */
 };
 void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w);
-/* The shadow PTE the current slot holds for va (0 if none). */
-uint32_t gdb_shadow_pte(struct lguest *lg, uint32_t va);
 /* Read or write through a view; returns how many bytes from the start could be moved. */
 size_t gdb_mem_read(struct gdbstub *g, uint32_t addr, uint8_t *buf, size_t len);
 size_t gdb_mem_write(struct gdbstub *g, uint32_t addr, const uint8_t *buf, size_t len);

@@ -24,15 +24,11 @@
 #define PTE_PSE 0x080u
 #define PAGE_MASK 0xfffff000u
 
-/* Read a 32-bit word of guest-physical memory, if it is there. */
-static bool phys_read32(struct lguest *lg, uint32_t pa, uint32_t *v)
-{
-	if (!guest_range_ok(&lg->mem, pa, 4))
-		return false;
-	*v = get_le32(guest_ptr(&lg->mem, pa));
-	return true;
-}
-
+/*
+ * The guest's own walk of va (guest_walk_pgdir in host/pagetables.c),
+ * with what a debugger adds: the physical alias of a kernel address in
+ * linear mode, the PTE's address, and why an address is not mapped.
+ */
 void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -48,35 +44,17 @@ void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w)
 		}
 		return;
 	}
-	if (!phys_read32(lg, w->pgdir + 4 * (va >> 22), &w->pde)) {
-		w->why = "page directory outside guest memory";
-		return;
-	}
-	if (!(w->pde & PTE_P)) {
-		w->why = "page directory entry not present";
-		return;
-	}
+	w->mapped = guest_walk_pgdir(lg, w->pgdir, va, &w->pa, &w->pde, &w->pte);
+	if (w->pde & PTE_P)
+		w->pte_addr = (w->pde & PAGE_MASK) + 4 * ((va >> 12) & 0x3ffu);
 	if (w->pde & PTE_PSE) {
+		w->mapped = false;
 		w->why = "4 MB page (lguest refuses these)";
-		return;
+	} else if (!(w->pde & PTE_P)) {
+		w->why = "page directory entry not present (or outside guest memory)";
+	} else if (!w->mapped) {
+		w->why = "page table entry not present (or outside guest memory)";
 	}
-	w->pte_addr = (w->pde & PAGE_MASK) + 4 * ((va >> 12) & 0x3ffu);
-	if (!phys_read32(lg, w->pte_addr, &w->pte)) {
-		w->why = "page table outside guest memory";
-		return;
-	}
-	if (!(w->pte & PTE_P)) {
-		w->why = "page table entry not present";
-		return;
-	}
-	w->mapped = true;
-	w->pa = (w->pte & PAGE_MASK) | (va & 0xfffu);
-}
-
-uint32_t gdb_shadow_pte(struct lguest *lg, uint32_t va)
-{
-	const uint32_t *ptes = lg->slot[lg->cur_slot].pte[va >> 22];
-	return ptes ? ptes[(va >> 12) & 0x3ffu] : 0;
 }
 
 const char *gdb_view_name(enum gdb_memview v)
@@ -101,7 +79,7 @@ static bool view_translate(struct gdbstub *g, uint32_t addr, uint32_t *pa)
 		*pa = addr;
 		break;
 	case VIEW_SHADOW:
-		spte = gdb_shadow_pte(lg, addr);
+		spte = shadow_entry(lg, addr);
 		if (!(spte & PTE_P))
 			return false;
 		*pa = (spte & PAGE_MASK) | (addr & 0xfffu);

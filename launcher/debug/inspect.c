@@ -74,7 +74,7 @@ void inspect_pt(struct lguest *lg, uint32_t va, FILE *f)
 		else
 			fprintf(f, "  not mapped: %s\n", w.why);
 	}
-	uint32_t spte = gdb_shadow_pte(lg, va);
+	uint32_t spte = shadow_entry(lg, va);
 	flags(spte, fl, sizeof(fl));
 	if (spte & 1)
 		fprintf(f, "shadow slot %u: 0x%08x %s -> guest-physical 0x%08x%s\n", lg->cur_slot, spte, fl,
