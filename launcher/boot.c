@@ -236,7 +236,7 @@ static bool load_bzimage(struct guest_mem *m, int fd, const char *path, uint64_t
 		snprintf(err, errlen, "%s: neither an ELF file nor a bzImage (no \"HdrS\" at offset 0x202)", path);
 		return false;
 	}
-	unsigned setup_sects = hdr[0x1f1] ? hdr[0x1f1] : 4;
+	unsigned setup_sects = hdr[0x1f1]; /* read as is: the 3.x launcher did not map 0 to 4 */
 	uint64_t start = (uint64_t)(setup_sects + 1) * 512;
 	if (start >= file_size) {
 		snprintf(err, errlen, "%s: bzImage setup (%u sectors, ends at offset %#llx) leaves no kernel in the %llu-byte file",

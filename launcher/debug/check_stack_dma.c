@@ -223,7 +223,7 @@ static void dma_event(struct lguest *lg, const struct event *e)
 	case EV_HYPERCALL:
 		if (e->arg[0] == LHCALL_SET_STACK)
 			set_stack(lg, e->arg[2], e->arg[3]);
-		else if (e->arg[0] == LHCALL_LGUEST_INIT && !lg->lguest_data &&
+		else if (e->arg[0] == LHCALL_LGUEST_INIT && !lg->initialized &&
 		         on_stack(e->arg[1], lg->abi->lguest_data_size))
 			check_report(lg, &check_stack_dma, e->arg[1],
 			             "lguest_data at 0x%x (LGUEST_INIT at eip %s) lies on the kernel stack: the host reads "

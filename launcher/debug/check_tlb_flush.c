@@ -203,7 +203,7 @@ static void tlb_event(struct lguest *lg, const struct event *e)
 		prune_stale(lg);
 	if (e->kind == EV_TLB_FILL) {
 		note_fill(lg, e);
-	} else if (e->kind == EV_HYPERCALL && e->arg[0] == LHCALL_NEW_PGTABLE && lg->lguest_data) {
+	} else if (e->kind == EV_HYPERCALL && e->arg[0] == LHCALL_NEW_PGTABLE && lg->initialized) {
 		uint32_t esp = lg->cpu.regs[CPU_ESP];
 		if (check_switch_keeps(lg, e, e->arg[1], esp, "stack") && ((esp - 4) & FRAME) != (esp & FRAME))
 			check_switch_keeps(lg, e, e->arg[1], esp - 4, "stack");

@@ -106,7 +106,7 @@ static void refused_int(struct lguest *lg, const struct event *e)
 	             "there), but lguest lets only the syscall vector through (%s); lguest_data.syscall_vec is "
 	             "0x%x",
 	             n, check_where(lg, e->eip, where, sizeof(where)), error, n, vecs,
-	             lg->lguest_data ? ld_read32(lg, lg->abi->off_syscall_vec) : 0);
+	             lg->initialized ? ld_read32(lg, lg->abi->off_syscall_vec) : 0);
 }
 
 /* A software int on a vector >= 32 that the host dropped as a "host interrupt" (§A6.1). */

@@ -72,7 +72,7 @@ static void report_registers(struct lguest *lg, FILE *f)
 		fprintf(f, ", shadow slot %u for page directory 0x%x", lg->cur_slot, lg->slot[lg->cur_slot].gpgdir);
 	fprintf(f, "\n  kernel stack (SET_STACK): ss1 0x%x esp1 0x%x, %u page(s)\n", cpu->tss_ss[1], cpu->tss_esp[1],
 	        lg->stack_pages);
-	if (lg->lguest_data)
+	if (lg->initialized)
 		fprintf(f, "  lguest_data at 0x%x: irq_enabled 0x%x blocked_interrupts 0x%x cr2 0x%x; irqs pending 0x%x%s\n",
 		        lg->lguest_data, ld_read32(lg, LD_IRQ_ENABLED), ld_read32(lg, LD_BLOCKED_INTERRUPTS),
 		        ld_read32(lg, LD_CR2), lg->irqs_pending, lg->halted ? "; halted" : "");

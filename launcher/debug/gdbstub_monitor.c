@@ -60,7 +60,7 @@ static void status(struct gdbstub *g, struct out *o)
 	struct lguest *lg = g->lg;
 	say(o, "instructions: %llu   eip: 0x%08x   cpl: %u\n", (unsigned long long)lg->cpu.icount, lg->cpu.eip,
 	    lg->cpu.cpl);
-	if (lg->lguest_data)
+	if (lg->initialized)
 		say(o, "lguest_data: 0x%08x (irq_enabled 0x%x, blocked_interrupts 0x%x)\n", lg->lguest_data,
 		    ld_read32(lg, LD_IRQ_ENABLED), ld_read32(lg, LD_BLOCKED_INTERRUPTS));
 	else

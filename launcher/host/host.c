@@ -72,6 +72,12 @@ bool lguest_create(struct lguest *lg, const struct lguest_options *opt, char *er
 	memset(lg, 0, sizeof(*lg));
 	lg->opt = *opt;
 	lg->abi = opt->abi;
+	/* The 2.6.31 hosts mapped all of RAM at 0xC0000000 too, below the switcher's 4 MB. */
+	if (!opt->abi->linear_start && opt->mem_mb > 1020) {
+		snprintf(err, errlen, "--abi=%s maps RAM at 0xC0000000 as well: at most 1020 MB, not %u", opt->abi->name,
+		         opt->mem_mb);
+		return false;
+	}
 	if (!guest_mem_init(&lg->mem, opt->mem_mb, err, errlen))
 		return false;
 	/*
@@ -188,14 +194,14 @@ void lg_write32(struct lguest *lg, uint32_t addr, uint32_t v)
  */
 uint32_t ld_read32(struct lguest *lg, uint32_t off)
 {
-	if (!lg->lguest_data)
+	if (!lg->initialized)
 		return 0;
 	return lg_read32(lg, lg->lguest_data + off);
 }
 
 bool ld_write32(struct lguest *lg, uint32_t off, uint32_t v)
 {
-	if (!lg->lguest_data)
+	if (!lg->initialized)
 		return false;
 	uint8_t b[4];
 	put_le32(b, v);

@@ -121,7 +121,8 @@ struct lguest {
 	struct symbols syms;
 	struct boot_image image;
 
-	/* lguest_data, once LGUEST_INIT has told us where it is. */
+	/* lguest_data, once LGUEST_INIT has told us where it is (0 is a legal place). */
+	bool initialized;
 	uint32_t lguest_data;
 	uint32_t noirq_start, noirq_end, kernel_address;
 	uint32_t guest_syscall_vec; /* lguest_data.syscall_vec as INIT read it */

@@ -82,6 +82,12 @@ static void guest_set_ts(struct lguest *lg, uint32_t v)
 		lg->cpu.cr0 &= ~CR0_TS;
 }
 
+/* A word of guest memory for a hint: 0 where there is none, and never a kill. */
+static uint32_t peek32(struct lguest *lg, uint32_t addr)
+{
+	return guest_range_ok(&lg->mem, addr, 4) ? get_le32(guest_ptr(&lg->mem, addr)) : 0;
+}
+
 /*
  * When a 3.19 INIT finds a syscall vector it cannot accept, look at where
  * the 2.6.31 layout keeps it (and vice versa) to tell the user which
@@ -90,14 +96,14 @@ static void guest_set_ts(struct lguest *lg, uint32_t v)
 static const char *other_profile_hint(struct lguest *lg, uint32_t addr)
 {
 	if (lg->abi == &abi_3_19) {
-		uint32_t vec2631 = lg_read32(lg, addr + abi_2_6_31.off_syscall_vec);
-		uint32_t before = lg_read32(lg, addr + abi_3_19.off_syscall_vec - 4);
-		uint32_t vec319 = lg_read32(lg, addr + abi_3_19.off_syscall_vec);
+		uint32_t vec2631 = peek32(lg, addr + abi_2_6_31.off_syscall_vec);
+		uint32_t before = peek32(lg, addr + abi_3_19.off_syscall_vec - 4);
+		uint32_t vec319 = peek32(lg, addr + abi_3_19.off_syscall_vec);
 		if (vec2631 == 0x80 || vec2631 == 0x40 || vec2631 == lg->opt.syscall_vector ||
 		    (vec319 == 0 && before >= 0xC0000000u && before < abi_3_19.switcher_addr))
 			return " (lguest_data looks like a 2.6.31-3.0 guest's, with pgdir: try --abi=2.6.31)";
 	} else {
-		uint32_t vec319 = lg_read32(lg, addr + abi_3_19.off_syscall_vec);
+		uint32_t vec319 = peek32(lg, addr + abi_3_19.off_syscall_vec);
 		if (vec319 == 0x80 || vec319 == lg->opt.syscall_vector)
 			return " (lguest_data looks like a 3.x guest's, without pgdir: try --abi=3.19)";
 	}
@@ -114,6 +120,7 @@ static void initialize(struct lguest *lg, uint32_t addr)
 		return;
 	}
 	lg->lguest_data = addr;
+	lg->initialized = true;
 	ld_write32(lg, abi->off_tsc_khz, GUEST_TSC_KHZ);
 
 	/*
@@ -246,7 +253,7 @@ static void do_async_hcalls(struct lguest *lg)
  */
 void do_hypercalls(struct lguest *lg)
 {
-	if (!lg->lguest_data) {
+	if (!lg->initialized) {
 		EMIT(lg, EV_HYPERCALL, EVH_SYNC, lg->hcall.nr, lg->hcall.a1, lg->hcall.a2, lg->hcall.a3, lg->hcall.a4);
 		if (lg->hcall.nr != LHCALL_LGUEST_INIT)
 			kill_guest(lg, "hypercall %li before INIT", (long)(int32_t)lg->hcall.nr);

@@ -58,7 +58,7 @@ static bool could_be_syscall(const struct lguest *lg, unsigned vector)
 {
 	if (vector == 0x80 || vector == lg->opt.syscall_vector)
 		return true;
-	return lg->abi->guest_syscall_vec && lg->lguest_data && vector == lg->guest_syscall_vec;
+	return lg->abi->guest_syscall_vec && lg->initialized && vector == lg->guest_syscall_vec;
 }
 
 /*
@@ -112,7 +112,7 @@ static void set_guest_interrupt(struct lguest *lg, uint32_t lo, uint32_t hi, boo
 		push_guest_stack(lg, &gstack, cpu->seg[CPU_SS].selector);
 		push_guest_stack(lg, &gstack, origstack);
 	}
-	if (lg->lguest_data && !(ld_read32(lg, LD_IRQ_ENABLED) & X86_EFLAGS_IF))
+	if (lg->initialized && !(ld_read32(lg, LD_IRQ_ENABLED) & X86_EFLAGS_IF))
 		eflags &= ~X86_EFLAGS_IF;
 	push_guest_stack(lg, &gstack, eflags);
 	push_guest_stack(lg, &gstack, cpu->seg[CPU_CS].selector);
@@ -160,7 +160,7 @@ void set_interrupt(struct lguest *lg, unsigned irq)
 /* The lowest pending IRQ not blocked by the guest, or LGUEST_IRQS. */
 static unsigned interrupt_pending(struct lguest *lg)
 {
-	if (!lg->lguest_data)
+	if (!lg->initialized)
 		return LGUEST_IRQS;
 	uint32_t live = lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS);
 	return live ? (unsigned)__builtin_ctz(live) : LGUEST_IRQS;
@@ -186,7 +186,7 @@ void try_deliver_interrupts(struct lguest *lg)
 	uint32_t eip = lg->cpu.eip;
 
 	if (irq >= LGUEST_IRQS) {
-		if (lg->lguest_data && (lg->irqs_pending & ld_read32(lg, LD_BLOCKED_INTERRUPTS)))
+		if (lg->initialized && (lg->irqs_pending & ld_read32(lg, LD_BLOCKED_INTERRUPTS)))
 			note_held(lg, (unsigned)__builtin_ctz(lg->irqs_pending), HELD_BLOCKED);
 		return;
 	}
@@ -222,7 +222,7 @@ void try_deliver_interrupts(struct lguest *lg)
  */
 bool deliverable_irq_possible(struct lguest *lg)
 {
-	if (!lg->lguest_data)
+	if (!lg->initialized)
 		return false;
 	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u) | devices_irq_sources(lg);
 	sources &= ~ld_read32(lg, LD_BLOCKED_INTERRUPTS);

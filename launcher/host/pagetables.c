@@ -148,6 +148,7 @@ static enum fill demand_page(struct lguest *lg, uint32_t va, uint32_t errcode)
 	uint32_t gpde, gpte, gpte_addr = 0;
 
 	if (va >= lg->abi->switcher_addr) {
+		/* 3.19 reflects the fault; in the 2.6.31 profile any access there kills (part B). */
 		if (lg->abi->switcher_kills) {
 			kill_guest(lg, "attempt to access switcher pages");
 			return FILL_KILLED;
@@ -417,7 +418,9 @@ static void set_pte_in_slot(struct lguest *lg, struct shadow_slot *s, uint32_t v
 void guest_set_pte(struct lguest *lg, uint32_t pgdir, uint32_t vaddr, uint32_t pte)
 {
 	if (vaddr >= lg->abi->switcher_addr) {
-		kill_guest(lg, "attempt to set pte into Switcher pages");
+		/* 3.10+ hosts checked this first; the 2.6.31 era failed in the shadow lookup. */
+		kill_guest(lg, lg->abi->switcher_kills ? "attempt to access switcher pages"
+		                                       : "attempt to set pte into Switcher pages");
 		return;
 	}
 	EMIT(lg, EV_TLB_FLUSH, FLUSH_PTE, vaddr, pte, pgdir);

@@ -31,9 +31,15 @@ static void run_timer(struct lguest *lg)
 	}
 }
 
-/* Could anything ever wake a halted guest (§A5.5)? */
+/*
+ * Could anything ever wake a halted guest (§A5.5)?  Not if it halted
+ * inside its own noirq window: no interrupt is delivered there, and a
+ * halted guest's eip does not move.
+ */
 static bool halt_can_wake(struct lguest *lg)
 {
+	if (lg->cpu.eip >= lg->noirq_start && lg->cpu.eip < lg->noirq_end)
+		return false;
 	uint32_t sources = lg->irqs_pending | (lg->timer_armed ? 1u : 0u) | devices_irq_sources(lg);
 	return (sources & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS)) != 0;
 }
@@ -146,7 +152,7 @@ static uint64_t next_budget(struct lguest *lg)
 		budget = lg->opt.max_insns - lg->cpu.icount;
 	if (lg->opt.timeout_ns && !lg->opt.realtime && lg->opt.timeout_ns - now < budget)
 		budget = lg->opt.timeout_ns - now;
-	if (lg->lguest_data && (lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS))) {
+	if (lg->initialized && (lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS))) {
 		if (eip >= lg->noirq_start && eip < lg->noirq_end)
 			budget = 1;
 		else if (budget > IRQ_POLL_CHUNK)

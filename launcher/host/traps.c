@@ -88,7 +88,7 @@ static bool rewrite_vmcall(struct lguest *lg)
 	static const uint8_t patch[3] = {0xcd, 0x1f, 0x90};
 	for (unsigned i = 0; i < 3; i++)
 		lg_write(lg, pa[i], &patch[i], 1);
-	drop_all_shadows(lg);
+	guest_flush_tlb(lg, true); /* a full drop, which re-pins the stack (§A4.4, §A4.5) */
 	return true;
 }
 
@@ -158,7 +158,7 @@ static void handle_exception(struct lguest *lg, unsigned vector, uint32_t error)
 		}
 		break;
 	case 14:
-		if (lg->lguest_data && !ld_write32(lg, LD_CR2, lg->last_pagefault))
+		if (lg->initialized && !ld_write32(lg, LD_CR2, lg->last_pagefault))
 			kill_guest(lg, "Writing cr2");
 		break;
 	case 7:
@@ -195,9 +195,11 @@ static void handle_soft_int(struct lguest *lg, const struct cpu_stop *stop)
 		return;
 	}
 	bool syscall = n == 0x80 || n == lg->opt.syscall_vector ||
-	               (lg->abi->guest_syscall_vec && lg->lguest_data && n == lg->guest_syscall_vec);
+	               (lg->abi->guest_syscall_vec && lg->initialized && n == lg->guest_syscall_vec);
 	unsigned dpl = idt_present(lg, n) ? (lg->idt_hi[n] >> 13) & 3 : 0;
-	if ((n >= 32 && !syscall) || n == 7 || n == 13 || n == 14 || n == LGUEST_TRAP_ENTRY || dpl < cpu->cpl) {
+	/* Vectors that keep the host's DPL-0 gate: 7, 13, 14, and 6 where #UD is not direct-capable. */
+	bool host_gate = n == 7 || n == 13 || n == 14 || (n == 6 && !lg->abi->ud_direct);
+	if ((n >= 32 && !syscall) || host_gate || n == LGUEST_TRAP_ENTRY || dpl < cpu->cpl) {
 		handle_exception(lg, 13, gp_error);
 		return;
 	}
