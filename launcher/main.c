@@ -132,6 +132,17 @@ static uint64_t parse_number(const char *s, const char *what)
 	return v;
 }
 
+/* A whole decimal number, as the historical launcher read <mem> (064 is 64, not 52). */
+static uint64_t parse_decimal(const char *s, const char *what)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-')
+		usage_error(what, s);
+	return v;
+}
+
 /* Seconds with an optional fraction, as nanoseconds. */
 static uint64_t parse_seconds(const char *s)
 {
@@ -225,7 +236,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 	}
 	if (argc - optind < 2)
 		usage_error("%s", "need a memory size in megabytes and a kernel file");
-	uint64_t mem = parse_number(argv[optind], "memory size '%s' is not a number of megabytes");
+	uint64_t mem = parse_decimal(argv[optind], "memory size '%s' is not a number of megabytes");
 	if (mem == 0 || mem > 3000)
 		usage_error("memory size %s MB is out of range (1 to 3000)", argv[optind]);
 	a->opt.mem_mb = (uint32_t)mem;
@@ -254,16 +265,19 @@ static void load_guest(struct lguest *lg, const struct launcher_args *a)
 }
 
 /*
- * Crash capture: the full report goes to stderr (indented, after the
- * reason line) and to a file whose path we print.  A guest that simply
- * powered off died only in lguest's vocabulary: it gets a report file
- * only when --crash-report asks for one.
+ * Crash capture.  Every death gets a report file whose path we print,
+ * except Linux's clean power-off ("Power down"): a Linux panic arrives as
+ * the same SHUTDOWN(POWEROFF) with the panic text as its message, and
+ * deserves the report (lgdbg finds it by the launcher's pid).  Kills,
+ * limits and restarts also get the whole report on stderr, indented after
+ * the reason line.
  */
 static void report_death(struct lguest *lg, const struct launcher_args *a)
 {
 	char path[512], *text = NULL;
 	size_t len = 0;
-	if (lg->death == GUEST_POWEROFF && !a->crash_report)
+	bool clean_poweroff = lg->death == GUEST_POWEROFF && strcmp(lg->death_reason, "CRASH: Power down") == 0;
+	if (clean_poweroff && !a->crash_report)
 		return;
 	FILE *mem = open_memstream(&text, &len);
 	if (!mem)
