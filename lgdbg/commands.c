@@ -73,16 +73,36 @@ static bool cmd_regs(struct shell *sh, const char *args)
 	return true;
 }
 
-/* The event records of a body ("icount eip cpl kind sub nargs a0..a5" a line). */
+/*
+ * One event record ("icount eip cpl kind sub nargs a0..a5") at the start
+ * of line p; *rest points just after it (where `checks` puts a finding's
+ * text).  False if the line is no record.
+ */
+static bool parse_event_line(const char *p, struct event *e, const char **rest)
+{
+	unsigned long long icount;
+	unsigned eip, cpl, kind, sub, nargs, a[EVENT_ARGS];
+	int used = 0;
+	if (sscanf(p, "%llu %x %u %u %u %u %x %x %x %x %x %x%n", &icount, &eip, &cpl, &kind, &sub, &nargs, &a[0], &a[1],
+	           &a[2], &a[3], &a[4], &a[5], &used) != 12 || !used)
+		return false;
+	*e = (struct event){.icount = icount, .eip = eip, .cpl = (uint8_t)cpl, .kind = (uint8_t)kind,
+	                    .sub = (uint8_t)sub, .nargs = (uint8_t)nargs};
+	for (unsigned i = 0; i < EVENT_ARGS; i++)
+		e->arg[i] = a[i];
+	*rest = p + used;
+	return true;
+}
+
+/* The event records of a body, a line each. */
 static size_t parse_events(const char *body, struct event **out)
 {
 	size_t n = 0, cap = 0;
 	struct event *ev = NULL;
 	for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		unsigned long long icount;
-		unsigned eip, cpl, kind, sub, nargs, a[EVENT_ARGS];
-		if (sscanf(p, "%llu %x %u %u %u %u %x %x %x %x %x %x", &icount, &eip, &cpl, &kind, &sub, &nargs, &a[0], &a[1],
-		           &a[2], &a[3], &a[4], &a[5]) != 12)
+		struct event e;
+		const char *rest;
+		if (!parse_event_line(p, &e, &rest))
 			continue;
 		if (n == cap) {
 			cap = cap * 2 + 64;
@@ -91,30 +111,39 @@ static size_t parse_events(const char *body, struct event **out)
 				break;
 			ev = grown;
 		}
-		struct event e = {.icount = icount, .eip = eip, .cpl = (uint8_t)cpl, .kind = (uint8_t)kind,
-		                  .sub = (uint8_t)sub, .nargs = (uint8_t)nargs};
-		for (unsigned i = 0; i < EVENT_ARGS; i++)
-			e.arg[i] = a[i];
 		ev[n++] = e;
 	}
 	*out = ev;
 	return n;
 }
 
-/* One event as `lgdbg trace` prints it: icount eip symbol cpl description. */
-static void print_event(struct shell *sh, const struct event *e)
+/*
+ * One event as `lgdbg trace` prints it: icount eip symbol cpl description,
+ * and a finding's text in quotes when the launcher sent one (text may be NULL).
+ */
+static void print_event(struct shell *sh, const struct event *e, const char *text)
 {
-	char desc[256], name[300] = "?";
+	char desc[EVENT_DESCRIBE_MAX], name[300] = "?";
 	const struct symbol *s = symbols_lookup(&sh->s.syms, e->eip);
 	if (s && e->eip == s->addr)
 		snprintf(name, sizeof(name), "%s", s->name);
 	else if (s)
 		snprintf(name, sizeof(name), "%s+0x%x", s->name, e->eip - s->addr);
 	event_describe(e, desc, sizeof(desc));
-	printf("%" PRIu64 " 0x%08x %s cpl%u %s\n", e->icount, e->eip, name, e->cpl, desc);
+	printf("%" PRIu64 " 0x%08x %s cpl%u %s", e->icount, e->eip, name, e->cpl, desc);
+	if (text && *text) {
+		printf(" \"");
+		for (const char *c = text; *c && *c != '\n'; c++) {
+			if (*c == '"' || *c == '\\')
+				putchar('\\');
+			putchar(*c);
+		}
+		printf("\"");
+	}
+	printf("\n");
 }
 
-/* Fetch a list of events ("events", "hcalls", "checks"). */
+/* Fetch a list of events ("events", "hcalls"). */
 static size_t fetch_events(struct shell *sh, const char *req, struct event **ev)
 {
 	char *body;
@@ -142,7 +171,7 @@ static bool cmd_hcalls(struct shell *sh, const char *args)
 	if (n == 0)
 		printf("no hypercalls yet\n");
 	for (size_t i = n > want ? n - want : 0; i < n; i++)
-		print_event(sh, &ev[i]);
+		print_event(sh, &ev[i], NULL);
 	free(ev);
 	return true;
 }
@@ -169,51 +198,64 @@ static bool parse_filter(struct shell *sh, const char *args, struct event_filter
 	return ok;
 }
 
+/* trace: the launcher's last events, filtered; a finding's record carries its text after the numbers. */
 static bool cmd_trace(struct shell *sh, const char *args)
 {
 	struct event_filter f;
-	struct event *ev;
+	char *body;
 	if (!parse_filter(sh, args, &f)) {
 		event_filter_free(&f);
 		return false;
 	}
-	size_t n = fetch_events(sh, "events", &ev);
-	if (n != (size_t)-1) {
-		for (size_t i = 0; i < n; i++)
-			if (event_filter_passes(&f, &ev[i]))
-				print_event(sh, &ev[i]);
-		free(ev);
+	bool ok = session_request(&sh->s, &body, "events");
+	if (!ok)
+		shell_error("%s", body);
+	for (const char *p = ok ? body : NULL; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		struct event e;
+		const char *text;
+		if (parse_event_line(p, &e, &text) && event_filter_passes(&f, &e))
+			print_event(sh, &e, *text == ' ' ? text + 1 : NULL);
 	}
+	free(body);
 	event_filter_free(&f);
-	return n != (size_t)-1;
+	return ok;
 }
 
+/*
+ * checks: every finding the launcher keeps (its last 64), with its text:
+ * "icount eip <symbol> cplN check NAME #SEQ (detail 0xW): TEXT".
+ */
 static bool cmd_checks(struct shell *sh, const char *args)
 {
-	struct event *ev;
-	char names[256];
+	char *body;
+	unsigned shown = 0;
 	(void)args;
-	size_t n = fetch_events(sh, "checks", &ev);
-	if (n == (size_t)-1)
+	if (!session_request(&sh->s, &body, "checks")) {
+		shell_error("%s", body);
+		free(body);
 		return false;
-	if (n == 0)
-		printf("checker findings: none\n");
-	for (size_t i = 0; i < n; i++) {
-		const char *name = "?";
-		snprintf(names, sizeof(names), "%s", checks_names());
-		char *save = NULL, *tok = strtok_r(names, ",", &save);
-		for (uint32_t k = 0; tok && k < ev[i].arg[0]; k++)
-			tok = strtok_r(NULL, ",", &save);
-		if (tok)
-			name = tok;
-		char sym[300];
-		sym_suffix(&sh->s.syms, ev[i].eip, sym, sizeof(sym));
-		printf("%" PRIu64 " 0x%08x%s cpl%u check %s (detail 0x%x)\n", ev[i].icount, ev[i].eip, sym, ev[i].cpl, name,
-		       ev[i].arg[1]);
 	}
-	if (n)
-		printf("(each finding's text is on the launcher's stderr as `lguest: check NAME: ...`)\n");
-	free(ev);
+	for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		struct event e;
+		const char *text;
+		char sym[300], num[24];
+		if (!parse_event_line(p, &e, &text))
+			continue;
+		if (*text == ' ')
+			text++;
+		const char *name = checks_name(e.arg[0]);
+		if (!name) {
+			snprintf(num, sizeof(num), "%u", e.arg[0]);
+			name = num;
+		}
+		sym_suffix(&sh->s.syms, e.eip, sym, sizeof(sym));
+		printf("%" PRIu64 " 0x%08x%s cpl%u check %s #%u (detail 0x%x): %.*s\n", e.icount, e.eip, sym, e.cpl, name,
+		       e.arg[2], e.arg[1], (int)strcspn(text, "\n"), text);
+		shown++;
+	}
+	if (!shown)
+		printf("checker findings: none\n");
+	free(body);
 	return true;
 }
 
@@ -480,7 +522,10 @@ const struct shell_command shell_commands[] = {
 	{"gdt", "", "the host-held GDT", "", cmd_gdt},
 	{"pt", "VA", "VA through the guest's page tables, beside the shadow (TLB) entry", "", cmd_pt},
 	{"tlb", "", "what the current shadow page table maps", "", cmd_tlb},
-	{"checks", "", "porting-checker findings", "", cmd_checks},
+	{"checks", "", "porting-checker findings, with their text",
+	 "  The launcher keeps the guest's last 64 findings: where each was made, its number and\n"
+	 "  detail word, and the text it printed on stderr.\n",
+	 cmd_checks},
 	{"crash", "", "the crash report (works on a live guest too)", "", cmd_crash},
 	{"gdb", "", "become gdb, connected to this guest with the kernel's symbols",
 	 "  The launcher opens a gdb stub on a unix socket beside its control socket;\n"

@@ -1,6 +1,6 @@
 /*
  * Finding a launcher and talking to it.  Launchers listen on
- * ${XDG_RUNTIME_DIR:-/tmp}/lguest-<uid>/<pid>.sock (control_dir() in
+ * ${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/lguest-<uid>/<pid>.sock (control_dir() in
  * launcher/debug/control.c); a socket whose process is gone is stale and
  * skipped.  A launcher that has exited leaves its crash report in
  * ${TMPDIR:-/tmp}/lguest-crash-<pid>.txt, which we show when asked for

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "debug/checks.h"
 #include "debug/trace_format.h"
 #include "host/host.h"
 #include "event_filter.h"
@@ -156,13 +157,13 @@ static void symbolize(const struct symbols *syms, uint32_t eip, char *buf, size_
 		snprintf(buf, len, "%s+0x%x", s->name, eip - s->addr);
 }
 
-/* Bytes shown of a payload in the text view; the rest is counted. */
+/* Bytes shown of a payload in the text view; the rest is counted.  A finding's text is shown whole. */
 #define TEXT_PAYLOAD_SHOWN 256u
 
-/* Payload bytes as a C-style quoted string on one line. */
-static void print_quoted(FILE *out, const uint8_t *p, uint32_t len)
+/* Payload bytes as a C-style quoted string on one line, at most `limit` of them. */
+static void print_quoted(FILE *out, const uint8_t *p, uint32_t len, uint32_t limit)
 {
-	uint32_t shown = len < TEXT_PAYLOAD_SHOWN ? len : TEXT_PAYLOAD_SHOWN;
+	uint32_t shown = len < limit ? len : limit;
 	fputc('"', out);
 	for (uint32_t i = 0; i < shown; i++) {
 		switch (p[i]) {
@@ -187,7 +188,7 @@ static void print_quoted(FILE *out, const uint8_t *p, uint32_t len)
 static void print_text(FILE *out, const struct trace_file *tf, const struct event_filter *f)
 {
 	const struct trace_header *h = &tf->header;
-	char sym[256], desc[256];
+	char sym[256], desc[EVENT_DESCRIBE_MAX];
 	fprintf(out, "# lguest trace, format version %" PRIu32 "\n", h->version);
 	fprintf(out, "# kernel %s, arguments \"%s\"\n", h->kernel, h->cmdline);
 	fprintf(out, "# %" PRIu32 " MB, --abi=%s, %zu symbols\n", h->mem_mb, h->abi, h->syms.count);
@@ -204,7 +205,8 @@ static void print_text(FILE *out, const struct trace_file *tf, const struct even
 		fprintf(out, "%" PRIu64 " 0x%08" PRIx32 " %s cpl%u %s", r->ev.icount, r->ev.eip, sym, r->ev.cpl, desc);
 		if (r->payload) {
 			fputc(' ', out);
-			print_quoted(out, r->payload, r->payload_len);
+			print_quoted(out, r->payload, r->payload_len,
+			             r->ev.kind == EV_CHECK ? CHECK_TEXT_MAX : TEXT_PAYLOAD_SHOWN);
 		}
 		fputc('\n', out);
 	}
@@ -233,7 +235,7 @@ static void print_json_cstring(FILE *out, const char *s)
 /* One event as a trace-event "instant": ts in microseconds at 1 instruction = 1 ns. */
 static void print_json_event(FILE *out, const struct trace_header *h, const struct trace_record *r)
 {
-	char sym[256], desc[256];
+	char sym[256], desc[EVENT_DESCRIBE_MAX];
 	const struct event *e = &r->ev;
 	symbolize(&h->syms, e->eip, sym, sizeof(sym));
 	event_describe(e, desc, sizeof(desc));

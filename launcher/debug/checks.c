@@ -18,17 +18,22 @@ static const struct checker *const all_checkers[] = {
 
 static unsigned checker_index(const struct checker *who);
 
-#define MAX_HELD 16
-#define FINDING_LEN 480
-
 /* The one set of enabled checkers (one guest per launcher). */
 static struct {
 	unsigned mask;
 	bool fatal;
+	/*
+	 * Findings since checks_enable(); finding number seq is
+	 * kept[(seq - 1) % CHECKS_KEPT] while it is among the last CHECKS_KEPT.
+	 */
 	unsigned findings;
-	/* Findings not printed yet: the guest may be dying of the same event. */
-	char held[MAX_HELD][FINDING_LEN];
-	unsigned nheld;
+	struct check_finding kept[CHECKS_KEPT];
+	/*
+	 * Findings up to this sequence number are printed (or were the death
+	 * reason); the ones after it are held back: the guest may be dying of
+	 * the same event.
+	 */
+	unsigned printed;
 	/* Which checkers watch each guest page (bit i: all_checkers[i]); NULL until the first watch. */
 	uint8_t *owners;
 } checks;
@@ -63,12 +68,33 @@ bool checks_parse(const char *list, unsigned *mask, char *err, size_t errlen)
 	return true;
 }
 
+const char *checks_name(unsigned index)
+{
+	return index < NCHECKERS ? all_checkers[index]->name : NULL;
+}
+
+const struct check_finding *checks_finding(unsigned seq)
+{
+	if (seq == 0 || seq > checks.findings || checks.findings - seq >= CHECKS_KEPT)
+		return NULL;
+	return &checks.kept[(seq - 1) % CHECKS_KEPT];
+}
+
+/* event_describe()'s way to a finding's text (events.h): only the launcher has findings. */
+static const char *finding_text(unsigned seq)
+{
+	const struct check_finding *f = checks_finding(seq);
+	return f ? f->text : NULL;
+}
+
 /* Print the findings held back, as `lguest: check ...` lines (or hints after a death). */
 static void print_held(const char *prefix)
 {
-	for (unsigned i = 0; i < checks.nheld; i++)
-		fprintf(stderr, "%scheck %s\n", prefix, checks.held[i]);
-	checks.nheld = 0;
+	for (unsigned seq = checks.printed + 1; seq <= checks.findings; seq++) {
+		const struct check_finding *f = checks_finding(seq);
+		fprintf(stderr, "%scheck %s: %s\n", prefix, checks_name(f->ev.arg[0]), f->text);
+	}
+	checks.printed = checks.findings;
 }
 
 /* The event sink: print what earlier events found while the guest lives on, then dispatch. */
@@ -100,7 +126,8 @@ void checks_enable(struct lguest *lg, unsigned mask, bool fatal)
 	checks.mask = mask & CHECKS_ALL;
 	checks.fatal = fatal;
 	checks.findings = 0;
-	checks.nheld = 0;
+	checks.printed = 0;
+	events_set_finding_text(finding_text);
 	free(checks.owners);
 	checks.owners = NULL;
 	if (!checks.mask)
@@ -135,21 +162,27 @@ unsigned checks_count(void)
 
 void check_report(struct lguest *lg, const struct checker *who, uint32_t word, const char *fmt, ...)
 {
-	char text[FINDING_LEN - 32];
+	/* Make room: a finding still held back is printed before it is forgotten. */
+	if (checks.findings - checks.printed == CHECKS_KEPT)
+		print_held(lg->death == GUEST_ALIVE ? "lguest: " : "  ");
+	unsigned seq = ++checks.findings;
+	struct check_finding *f = &checks.kept[(seq - 1) % CHECKS_KEPT];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(f->text, sizeof(f->text), fmt, ap);
 	va_end(ap);
+	for (char *c = f->text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 
-	checks.findings++;
-	EMIT(lg, EV_CHECK, 0, checker_index(who), word);
+	unsigned checker = checker_index(who);
+	f->ev = (struct event){.kind = EV_CHECK, .nargs = 3, .arg = {checker, word, seq}};
+	EMIT(lg, EV_CHECK, 0, checker, word, seq);
+	events_last(&lg->events, &f->ev, 1); /* the same event, now stamped */
 	if (checks.fatal && lg->death == GUEST_ALIVE) {
-		kill_guest(lg, "check %s: %s", who->name, text);
-		return;
+		checks.printed = seq; /* it becomes the death reason */
+		kill_guest(lg, "check %s: %s", who->name, f->text);
 	}
-	if (checks.nheld == MAX_HELD)
-		print_held(lg->death == GUEST_ALIVE ? "lguest: " : "  ");
-	snprintf(checks.held[checks.nheld++], FINDING_LEN, "%s: %s", who->name, text);
 }
 
 /* The index of a checker in all_checkers. */

@@ -7,7 +7,10 @@
  *
  *     lguest: check <name>: <text>
  *
- * on stderr, plus an EV_CHECK event.  A finding about the very event
+ * on stderr, plus an EV_CHECK event carrying the finding's sequence
+ * number.  The last CHECKS_KEPT findings of the guest, text included, are
+ * kept here (checks_finding) for the trace, the debuggers and the crash
+ * report.  A finding about the very event
  * that kills the guest is held back and printed after the death reason,
  * as an indented hint line, so that the reason stays the first line
  * (launcher contract).  With --check-fatal the first finding kills the
@@ -61,8 +64,34 @@ void checks_enable(struct lguest *lg, unsigned mask, bool fatal);
 /* After the death reason is printed: print findings held back as hints, detach. */
 void checks_finish(struct lguest *lg);
 
-/* How many findings were reported since checks_enable(). */
+/* The findings kept, newest last: older ones are forgotten (their stderr lines stay). */
+#define CHECKS_KEPT 64u
+/* A finding's text is cut at this many bytes (NUL included). */
+#define CHECK_TEXT_MAX 448u
+
+/* One finding, as kept for whoever shows findings after the fact. */
+struct check_finding {
+	/* The EV_CHECK event: stamp, arg[0] checker, arg[1] detail word, arg[2] sequence number. */
+	struct event ev;
+	/* What followed `lguest: check NAME: ` on stderr, on one line (control characters as spaces). */
+	char text[CHECK_TEXT_MAX];
+};
+
+/*
+ * How many findings were reported since checks_enable(): also the
+ * sequence number of the newest (the first is 1).
+ */
 unsigned checks_count(void);
+
+/*
+ * Finding number seq of this guest; NULL if there is no such finding or
+ * it is older than the last CHECKS_KEPT.  The text is there already when
+ * the EV_CHECK event reaches the sinks, the stamp in ev only after.
+ */
+const struct check_finding *checks_finding(unsigned seq);
+
+/* The name of checker `index` (EV_CHECK's arg[0]); NULL for an unknown index.  No state: lgdbg uses it too. */
+const char *checks_name(unsigned index);
 
 /* Report one finding of checker `who`; `word` goes into the EV_CHECK event. */
 void check_report(struct lguest *lg, const struct checker *who, uint32_t word, const char *fmt, ...)

@@ -50,6 +50,8 @@ bool control_dir(char *buf, size_t len, bool create, char *err, size_t errlen)
 	const char *base = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	if (!base || !*base)
+		base = getenv("TMPDIR");
+	if (!base || !*base)
 		base = "/tmp";
 	if ((size_t)snprintf(buf, len, "%s/lguest-%u", base, (unsigned)getuid()) >= len) {
 		snprintf(err, errlen, "the socket directory name is too long");
@@ -623,15 +625,13 @@ static bool hook_mem_access(void *ctx, struct lguest *lg, uint32_t va, uint32_t 
 	return false;
 }
 
-/* The event sink: keep the hypercalls and the checker findings. */
+/* The event sink: keep the hypercalls. */
 static void on_event(void *ctx, struct lguest *lg, const struct event *e)
 {
 	struct control *c = ctx;
 	(void)lg;
 	if (e->kind == EV_HYPERCALL)
 		c->hcalls[c->nhcalls++ % CONTROL_HCALL_HISTORY] = *e;
-	else if (e->kind == EV_CHECK)
-		c->checks[c->nchecks++ % CONTROL_CHECK_HISTORY] = *e;
 }
 
 /* ---- the launcher's side ---- */
@@ -660,8 +660,6 @@ struct control *control_open(const char *kernel, bool wait_for_client, bool anno
 	c->listen_fd = unix_listen_private(sun.sun_path, 4, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (c->listen_fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", sun.sun_path, strerror(errno));
-		if (c->listen_fd >= 0)
-			close(c->listen_fd);
 		free(c->kernel);
 		free(c);
 		return NULL;
@@ -687,9 +685,10 @@ struct control *control_open(const char *kernel, bool wait_for_client, bool anno
 void control_attach(struct control *c, struct lguest *lg)
 {
 	c->lg = lg;
+	lg->poll_front_end = control_poll;
 	c->run = CTL_FREE;
 	c->npoints = 0;
-	c->nhcalls = c->nchecks = 0;
+	c->nhcalls = 0;
 	c->sink_added = false;
 	c->stop_requested = c->resume_pending = c->stop_reply_pending = false;
 	if (c->fd >= 0)

@@ -11,8 +11,9 @@
  * line starting with '.' gets a second '.'), then a line ".".
  * docs/lgdbg.md describes every request.
  *
- * The run loop calls control_poll() about every million instructions and
- * while the guest is halted -- never per hypercall -- so an idle socket
+ * The run loop calls control_poll() (installed as lg->poll_front_end)
+ * about every million instructions and while the guest is halted --
+ * never per hypercall -- so an idle socket
  * costs one poll() per million instructions.  A client that asks to stop
  * or to set a breakpoint takes lg->dbg (debug/debugger.h), unless gdb
  * holds it: then lgdbg may only look.

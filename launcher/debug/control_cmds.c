@@ -2,14 +2,16 @@
  * The control socket's requests that only look (debug/control.h): they
  * are answered at once, whether the guest runs, is stopped, is held by
  * gdb or is dead.  Bodies are plain lines: "name value" pairs for the
- * machine (registers, hello), event records lgdbg decodes itself, or
- * text meant for the user (crash report, IDT, GDT, page walk, TLB).
+ * machine (registers, hello), event records lgdbg decodes itself (a
+ * checker finding's record followed by its text), or text meant for the
+ * user (crash report, IDT, GDT, page walk, TLB).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "debug/checks.h"
 #include "debug/control_internal.h"
 #include "debug/crash.h"
 #include "debug/gdbstub_internal.h"
@@ -83,13 +85,28 @@ static int mem(struct control *c, const char *arg, FILE *f, char *err, size_t er
 	return 1;
 }
 
-/* One event as numbers: icount eip cpl kind sub nargs and six arguments (lgdbg decodes it). */
+/*
+ * One event a line, as numbers lgdbg decodes: icount eip cpl kind sub
+ * nargs and six arguments; a checker finding's record goes on with a space
+ * and the finding's text, while debug/checks.c still keeps it.
+ */
 static void event_record(FILE *f, const struct event *e)
 {
+	const struct check_finding *finding = e->kind == EV_CHECK ? checks_finding(e->arg[2]) : NULL;
 	fprintf(f, "%llu %08x %u %u %u %u", (unsigned long long)e->icount, e->eip, e->cpl, e->kind, e->sub, e->nargs);
 	for (unsigned i = 0; i < EVENT_ARGS; i++)
 		fprintf(f, " %x", e->arg[i]);
+	if (finding)
+		fprintf(f, " %s", finding->text);
 	fprintf(f, "\n");
+}
+
+/* "checks": each finding debug/checks.c keeps, oldest first. */
+static void findings(FILE *f)
+{
+	unsigned total = checks_count(), n = total < CHECKS_KEPT ? total : CHECKS_KEPT;
+	for (unsigned seq = total - n + 1; seq <= total; seq++)
+		event_record(f, &checks_finding(seq)->ev);
 }
 
 /* The last n of a history ring holding `count` events so far. */
@@ -117,7 +134,7 @@ int control_inspect(struct control *c, const char *cmd, const char *arg, FILE *f
 	} else if (!strcmp(cmd, "hcalls")) {
 		history(f, c->hcalls, CONTROL_HCALL_HISTORY, c->nhcalls);
 	} else if (!strcmp(cmd, "checks")) {
-		history(f, c->checks, CONTROL_CHECK_HISTORY, c->nchecks);
+		findings(f);
 	} else if (!strcmp(cmd, "crash")) {
 		crash_report(lg, f);
 	} else if (!strcmp(cmd, "idt")) {

@@ -18,7 +18,6 @@
 
 #define CONTROL_MAX_POINTS 64
 #define CONTROL_HCALL_HISTORY 256
-#define CONTROL_CHECK_HISTORY 64
 #define CONTROL_LINE_MAX 1024
 
 enum control_run {
@@ -59,16 +58,14 @@ struct control {
 	unsigned npoints, next_id;
 
 	/*
-	 * From the event stream: the hypercalls and checker findings.  The
-	 * sink is added when the first client connects (seeded from the
-	 * ring of the last 64 events), so a launcher nobody looks at pays
-	 * nothing per hypercall.
+	 * From the event stream: the hypercalls (debug/checks.c keeps the
+	 * checker findings).  The sink is added when the first client
+	 * connects (seeded from the ring of the last 64 events), so a
+	 * launcher nobody looks at pays nothing per hypercall.
 	 */
 	bool sink_added;
 	struct event hcalls[CONTROL_HCALL_HISTORY];
 	uint64_t nhcalls;
-	struct event checks[CONTROL_CHECK_HISTORY];
-	uint64_t nchecks;
 
 	struct gdbstub *gdb; /* opened by a "gdb" request */
 };

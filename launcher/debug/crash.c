@@ -221,7 +221,7 @@ static void report_gdt(struct lguest *lg, FILE *f)
 /* The last events from the always-on ring. */
 static void report_events(struct lguest *lg, FILE *f, const struct event *ev, unsigned n)
 {
-	char desc[200], sym[160];
+	char desc[EVENT_DESCRIBE_MAX], sym[160];
 	fprintf(f, "last %u events (instruction count, eip, cpl, what):\n", n);
 	for (unsigned i = 0; i < n; i++) {
 		event_describe(&ev[i], desc, sizeof(desc));

@@ -2,8 +2,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "debug/checks.h"
 #include "debug/events.h"
 #include "host/host.h"
+
+/* event_describe()'s source of finding texts; NULL outside the launcher (events.h). */
+static const char *(*finding_text)(unsigned seq);
+
+void events_set_finding_text(const char *(*text)(unsigned seq))
+{
+	finding_text = text;
+}
 
 bool events_add_sink(struct event_stream *s, const struct event_sink *sink)
 {
@@ -83,6 +92,28 @@ const char *notify_kind_name(unsigned k)
 	return NAME_FROM(names, k);
 }
 
+/*
+ * An EV_CHECK: "check NAME: TEXT" where the text is at hand, else
+ * "check NAME finding #SEQ" (a record of a trace written before findings
+ * were numbered has no number: "check NAME finding").
+ */
+static void describe_finding(const struct event *e, char *buf, unsigned len)
+{
+	const char *name = checks_name(e->arg[0]);
+	char unknown[24];
+	if (!name) {
+		snprintf(unknown, sizeof(unknown), "%u", e->arg[0]);
+		name = unknown;
+	}
+	const char *text = e->nargs >= 3 && finding_text ? finding_text(e->arg[2]) : NULL;
+	if (text)
+		snprintf(buf, len, "check %s: %s", name, text);
+	else if (e->nargs >= 3)
+		snprintf(buf, len, "check %s finding #%u", name, e->arg[2]);
+	else
+		snprintf(buf, len, "check %s finding", name);
+}
+
 void event_describe(const struct event *e, char *buf, unsigned len)
 {
 	const uint32_t *a = e->arg;
@@ -115,7 +146,7 @@ void event_describe(const struct event *e, char *buf, unsigned len)
 		break;
 	case EV_CONSOLE_OUT: snprintf(buf, len, "console out %u bytes at 0x%x", a[1], a[0]); break;
 	case EV_CONSOLE_IN: snprintf(buf, len, "console in %u bytes", a[0]); break;
-	case EV_CHECK: snprintf(buf, len, "checker %u finding", a[0]); break;
+	case EV_CHECK: describe_finding(e, buf, len); break;
 	case EV_DEATH: {
 		static const char *const how[] = {"alive", "powered off", "killed", "restart requested", "stopped by a launcher limit"};
 		snprintf(buf, len, "guest death: %s", a[0] < 5 ? how[a[0]] : "?");

@@ -31,7 +31,9 @@ enum event_kind {
 	EV_VQ_BUFFER,     /* arg: device index, queue, head, guest address, length, flags (bit 1 = device writes) */
 	EV_CONSOLE_OUT,   /* arg: guest address, length */
 	EV_CONSOLE_IN,    /* arg: length */
-	EV_CHECK,         /* arg: checker, finding-specific words; the text is in the checker's log */
+	EV_CHECK,         /* arg: checker index (checks_name()), the checker's detail word, the finding's sequence
+	                     number (1 = the first since the guest booted; in the launcher its text is
+	                     checks_finding(seq)->text, in a trace the record's payload) */
 	EV_DEATH,         /* arg: enum guest_death */
 	EV_NOTE,          /* sub: enum note; arg: note-specific */
 	EV_KINDS
@@ -93,5 +95,17 @@ const char *notify_kind_name(unsigned k);
 
 /* One line describing an event ("hypercall SET_STACK(0x69, 0xc0400000, 2)"), without the stamp. */
 void event_describe(const struct event *e, char *buf, unsigned len);
+
+/* A buffer this long holds any description whole, a finding's text included. */
+#define EVENT_DESCRIBE_MAX 512u
+
+/*
+ * Where event_describe() gets a checker finding's text: the function
+ * returns the text of finding number seq, or NULL if it has none.  Only
+ * the launcher's checkers (debug/checks.c) install one; without it (lgdbg,
+ * which reads findings from a trace or the control socket) an EV_CHECK
+ * reads "check NAME finding #SEQ" and the text is shown beside it.
+ */
+void events_set_finding_text(const char *(*text)(unsigned seq));
 
 #endif

@@ -377,14 +377,12 @@ static void hook_guest_died(void *ctx, struct lguest *lg)
 	g->run = GDB_DETACHED;
 }
 
-/* The event sink: keep the hypercalls and checker findings; stop on caught async hypercalls. */
+/* The event sink: keep the hypercalls; stop on caught async hypercalls. */
 static void on_event(void *ctx, struct lguest *lg, const struct event *e)
 {
 	struct gdbstub *g = ctx;
 	char why[48], note[160];
 	(void)lg;
-	if (e->kind == EV_CHECK)
-		g->checks[g->nchecks++ % GDB_CHECK_HISTORY] = *e;
 	if (e->kind != EV_HYPERCALL)
 		return;
 	g->hcalls[g->nhcalls++ % GDB_HCALL_HISTORY] = *e;

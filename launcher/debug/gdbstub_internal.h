@@ -87,7 +87,6 @@ enum gdb_run {
 enum gdb_action { GDB_ACT_NONE, GDB_ACT_RESUME, GDB_ACT_DETACH, GDB_ACT_KILL };
 
 #define GDB_HCALL_HISTORY 32
-#define GDB_CHECK_HISTORY 16
 
 struct gdbstub {
 	struct debugger hooks;
@@ -126,11 +125,9 @@ struct gdbstub {
 
 	enum gdb_memview view;
 
-	/* History kept from the event stream, for monitor commands. */
+	/* The hypercalls seen, for `monitor hypercalls` (debug/checks.c keeps the findings). */
 	struct event hcalls[GDB_HCALL_HISTORY];
 	uint64_t nhcalls;
-	struct event checks[GDB_CHECK_HISTORY];
-	uint64_t nchecks;
 };
 
 /* gdbstub_cmds.c */

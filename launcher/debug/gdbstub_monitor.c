@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug/checks.h"
 #include "debug/gdbstub_internal.h"
 #include "debug/inspect.h"
 #include "host/host.h"
@@ -78,7 +79,7 @@ static void status(struct gdbstub *g, struct out *o)
 /* One event with its stamp. */
 static void say_event(struct out *o, const struct event *e)
 {
-	char d[200];
+	char d[EVENT_DESCRIBE_MAX];
 	event_describe(e, d, sizeof(d));
 	say(o, "  #%-10llu eip 0x%08x cpl %u  %s\n", (unsigned long long)e->icount, e->eip, e->cpl, d);
 }
@@ -129,16 +130,17 @@ static void page_walk(struct gdbstub *g, struct out *o, const char *arg)
 	free(text);
 }
 
-static void checks(struct gdbstub *g, struct out *o)
+/* `monitor checks`: the findings the checkers keep (debug/checks.c), each with its text. */
+static void checks(struct out *o)
 {
-	uint64_t n = g->nchecks < GDB_CHECK_HISTORY ? g->nchecks : GDB_CHECK_HISTORY;
+	unsigned total = checks_count(), n = total < CHECKS_KEPT ? total : CHECKS_KEPT;
 	if (!n) {
 		say(o, "checker findings: none\n");
 		return;
 	}
-	say(o, "checker findings (last %llu of %llu):\n", (unsigned long long)n, (unsigned long long)g->nchecks);
-	for (uint64_t i = g->nchecks - n; i < g->nchecks; i++)
-		say_event(o, &g->checks[i % GDB_CHECK_HISTORY]);
+	say(o, "checker findings (last %u of %u):\n", n, total);
+	for (unsigned seq = total - n + 1; seq <= total; seq++)
+		say_event(o, &checks_finding(seq)->ev);
 }
 
 static void crash(struct gdbstub *g, struct out *o)
@@ -193,7 +195,7 @@ void gdb_monitor(struct gdbstub *g, const char *line)
 	else if (strcmp(cmd, "tlb") == 0)
 		inspect(&o, inspect_tlb, g->lg);
 	else if (strcmp(cmd, "checks") == 0)
-		checks(g, &o);
+		checks(&o);
 	else if (strcmp(cmd, "crash") == 0)
 		crash(g, &o);
 	else if (strcmp(cmd, "trace") == 0)

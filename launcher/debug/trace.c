@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "debug/checks.h"
 #include "debug/trace.h"
 #include "debug/trace_format.h"
 #include "host/host.h"
@@ -130,6 +131,14 @@ static void trace_event(void *ctx, struct lguest *lg, const struct event *e)
 	case EV_CONSOLE_IN:
 		payload = owned = gather_input(t, lg, e->arg[0], &len);
 		break;
+	case EV_CHECK: {
+		const struct check_finding *f = checks_finding(e->arg[2]);
+		if (f) {
+			payload = f->text;
+			len = (uint32_t)strnlen(f->text, sizeof(f->text));
+		}
+		break;
+	}
 	case EV_DEATH:
 		payload = lg->death_reason;
 		len = (uint32_t)strnlen(lg->death_reason, sizeof(lg->death_reason));

@@ -102,7 +102,9 @@ struct lguest_options {
 	const struct abi_profile *abi;
 	uint32_t mem_mb;
 	uint32_t syscall_vector; /* lg.ko's module parameter */
-	uint64_t max_insns;      /* 0: no limit */
+	uint64_t max_insns;      /* 0: no limit; counts every boot of the run */
+	uint64_t insns_before;   /* instructions run by earlier boots (reboots after a restart) */
+	uint64_t ns_before;      /* guest time spent by earlier boots */
 	uint64_t timeout_ns;     /* guest time; 0: no limit */
 	const char *timeout_text; /* --timeout as the user wrote it, for the message */
 	bool realtime;
@@ -181,6 +183,13 @@ struct lguest {
 
 	/* An attached debugger (debug/debugger.h), or NULL. */
 	const struct debugger *dbg;
+	/*
+	 * A front end that looks in between runs even when it is not the
+	 * debugger (lgdbg's control socket): called once a million
+	 * instructions and while the guest idles; true means "look again
+	 * now" (a client stopped or killed the guest, or took it over).
+	 */
+	bool (*poll_front_end)(struct lguest *lg);
 
 	/* The event stream (debug/events.c). */
 	struct event_stream events;
@@ -221,6 +230,7 @@ const char *hypercall_name(uint32_t nr);
 enum cpu_xlate_result lguest_translate(void *opaque, struct cpu *cpu, uint32_t va, enum cpu_access access,
                                        struct cpu_translation *t, uint32_t *pf_error);
 void pagetables_init(struct lguest *lg);
+bool host_tables_fit(const struct lguest *lg, char *err, size_t errlen);
 void pagetables_free(struct lguest *lg);
 bool guest_pa(struct lguest *lg, uint32_t va, uint32_t *pa);
 bool guest_walk(struct lguest *lg, uint32_t va, uint32_t *pa, uint32_t *pde, uint32_t *pte);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "debug/control.h"
 #include "host.h"
 
 #define RUN_CHUNK 1000000u /* instructions between checks when nothing is due sooner */
@@ -21,6 +20,7 @@
 #define SPIN_PROBE_STEPS 64u /* longest loop period the spin detector recognises */
 #define SPIN_PROBE_INTERVAL 1000000u /* instructions between probes while no interrupt can arrive */
 #define INPUT_POLL_INTERVAL 1000000u /* instructions between looks at stdin while the guest runs */
+#define IDLE_SLICE_MS 100 /* how long an idle wait for input keeps debuggers out */
 
 /* The clock event fires when guest time reaches its deadline (§A9). */
 static void run_timer(struct lguest *lg)
@@ -29,6 +29,12 @@ static void run_timer(struct lguest *lg)
 		lg->timer_armed = false;
 		set_interrupt(lg, 0);
 	}
+}
+
+/* Let a front end (lgdbg's control socket) look in; true if the loop must look again. */
+static bool front_end_wants_a_look(struct lguest *lg)
+{
+	return lg->poll_front_end && lg->poll_front_end(lg);
 }
 
 /*
@@ -59,8 +65,14 @@ static void idle_until_interrupt(struct lguest *lg)
 	uint64_t now = guest_now_ns(lg);
 	uint32_t pending_before = lg->irqs_pending;
 	if (!lg->timer_armed || lg->timer_deadline_ns <= now) {
+		/*
+		 * Only console input can wake it.  Wait for it in slices when a
+		 * debugger or front end may want in (gdb's Ctrl-C, lgdbg
+		 * attach): the run loop comes back here after they looked.
+		 */
+		bool others = lg->dbg || lg->poll_front_end;
 		if (!(lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS)))
-			devices_poll_input(lg, -1);
+			devices_poll_input(lg, others ? IDLE_SLICE_MS : -1);
 		return;
 	}
 	uint64_t wait = lg->timer_deadline_ns - now;
@@ -148,10 +160,11 @@ static uint64_t next_budget(struct lguest *lg)
 
 	if (!lg->opt.realtime && lg->timer_armed && lg->timer_deadline_ns > now && lg->timer_deadline_ns - now < budget)
 		budget = lg->timer_deadline_ns - now;
-	if (lg->opt.max_insns && lg->opt.max_insns - lg->cpu.icount < budget)
-		budget = lg->opt.max_insns - lg->cpu.icount;
-	if (lg->opt.timeout_ns && !lg->opt.realtime && lg->opt.timeout_ns - now < budget)
-		budget = lg->opt.timeout_ns - now;
+	uint64_t insns = lg->cpu.icount + lg->opt.insns_before, total_ns = now + lg->opt.ns_before;
+	if (lg->opt.max_insns && lg->opt.max_insns - insns < budget)
+		budget = lg->opt.max_insns - insns;
+	if (lg->opt.timeout_ns && !lg->opt.realtime && lg->opt.timeout_ns - total_ns < budget)
+		budget = lg->opt.timeout_ns - total_ns;
 	if (lg->initialized && (lg->irqs_pending & ~ld_read32(lg, LD_BLOCKED_INTERRUPTS))) {
 		if (eip >= lg->noirq_start && eip < lg->noirq_end)
 			budget = 1;
@@ -161,17 +174,17 @@ static uint64_t next_budget(struct lguest *lg)
 	return budget ? budget : 1;
 }
 
-/* The launcher's own limits: --max-insns and --timeout. */
+/* The launcher's own limits: --max-insns and --timeout, over every boot of the run. */
 static bool limits_reached(struct lguest *lg)
 {
 	char sym[160];
 	describe_addr(lg, lg->cpu.eip, sym, sizeof(sym));
-	if (lg->opt.max_insns && lg->cpu.icount >= lg->opt.max_insns) {
+	if (lg->opt.max_insns && lg->cpu.icount + lg->opt.insns_before >= lg->opt.max_insns) {
 		end_guest(lg, GUEST_LIMIT, "instruction limit %llu reached at 0x%x%s",
 		          (unsigned long long)lg->opt.max_insns, lg->cpu.eip, sym);
 		return true;
 	}
-	if (lg->opt.timeout_ns && guest_now_ns(lg) >= lg->opt.timeout_ns) {
+	if (lg->opt.timeout_ns && guest_now_ns(lg) + lg->opt.ns_before >= lg->opt.timeout_ns) {
 		end_guest(lg, GUEST_LIMIT, "guest time limit of %s s reached at 0x%x%s", lg->opt.timeout_text,
 		          lg->cpu.eip, sym);
 		return true;
@@ -208,8 +221,7 @@ enum guest_death lguest_run(struct lguest *lg)
 				break;
 		}
 		if (lg->halted) {
-			/* lgdbg's control socket (debug/control.c): a client may come while the guest idles. */
-			if (control_poll(lg))
+			if (front_end_wants_a_look(lg))
 				continue;
 			idle_until_interrupt(lg);
 			if (lg->death == GUEST_ALIVE && limits_reached(lg))
@@ -221,8 +233,7 @@ enum guest_death lguest_run(struct lguest *lg)
 		if (lg->cpu.icount >= lg->next_input_poll) {
 			lg->next_input_poll = lg->cpu.icount + INPUT_POLL_INTERVAL;
 			devices_poll_input(lg, 0);
-			/* lgdbg's control socket (debug/control.c): looked at once a million instructions. */
-			if (control_poll(lg))
+			if (front_end_wants_a_look(lg))
 				continue;
 		}
 		if (!lg->dbg && lg->cpu.icount >= lg->next_spin_probe && !deliverable_irq_possible(lg)) {
