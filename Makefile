@@ -10,7 +10,7 @@
 # launcher, a new directory under samples/ becomes a guest, a new
 # tests/unit/*.c becomes a unit test program.
 
-CC      ?= gcc
+CC      := gcc
 # capstone disassembles code in crash reports and in lgdbg.
 LIBS    := $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone) -lm
 CFLAGS  ?= -O2 -g
@@ -52,7 +52,7 @@ all: deps bin/lguest $(LGDBG_BIN) samples
 # lgdbg, the companion CLI: lgdbg/*.c, sharing the launcher's debug code
 # (event names, trace format) through launcher/debug/*.c.
 LGDBG_SHARED := launcher/debug/events.c launcher/debug/trace_format.c
-LGDBG_LIBS ?= $(shell pkg-config --libs capstone 2>/dev/null) $(if $(wildcard /usr/include/readline/readline.h),-lreadline)
+LGDBG_LIBS := -lreadline
 bin/lgdbg: $(patsubst %.c,build/opt/%.o,$(LGDBG_SRC) $(filter $(wildcard $(LGDBG_SHARED)),$(LGDBG_SHARED))) $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $(filter build/opt/lgdbg/%,$^) $(filter-out build/opt/launcher/main.o,$(OBJ)) $(LGDBG_LIBS) $(LIBS)
@@ -61,11 +61,11 @@ build/asan/bin/lgdbg: $(patsubst %.c,build/asan/%.o,$(LGDBG_SRC)) $(ASAN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $(filter build/asan/lgdbg/%,$^) $(filter-out build/asan/launcher/main.o,$(ASAN_OBJ)) $(LGDBG_LIBS) $(LIBS)
 
-build/opt/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h)
+build/opt/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(CFLAGS) $(WARN) -Ilauncher -Ilgdbg -c -o $@ $<
 
-build/asan/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h)
+build/asan/lgdbg/%.o: lgdbg/%.c $(LAUNCHER_HDR) $(wildcard lgdbg/*.h) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(SANFLAGS) $(WARN) -Ilauncher -Ilgdbg -c -o $@ $<
 
@@ -76,7 +76,7 @@ bin/lguest: $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-build/opt/%.o: %.c $(LAUNCHER_HDR)
+build/opt/%.o: %.c $(LAUNCHER_HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(CFLAGS) $(WARN) -Ilauncher -c -o $@ $<
 
@@ -84,7 +84,7 @@ build/asan/bin/lguest: $(ASAN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
-build/asan/%.o: %.c $(LAUNCHER_HDR)
+build/asan/%.o: %.c $(LAUNCHER_HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(SANFLAGS) $(WARN) -Ilauncher -c -o $@ $<
 

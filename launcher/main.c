@@ -252,6 +252,7 @@ static void load_guest(struct lguest *lg, const struct launcher_args *a)
 	    !boot_load_kernel(&lg->mem, a->kernel, &lg->image, err, sizeof(err)) ||
 	    (a->initrd && !boot_load_initrd(&lg->mem, a->initrd, &lg->image, err, sizeof(err))) ||
 	    !boot_setup_params(&lg->mem, &lg->image, a->cmdline, err, sizeof(err)) ||
+	    !host_tables_fit(lg, err, sizeof(err)) ||
 	    !devices_setup(lg, a->block, a->nblock, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
 		exit(EXIT_USAGE);
@@ -290,17 +291,18 @@ static void report_death(struct lguest *lg, const struct launcher_args *a)
 		const char *dir = getenv("TMPDIR");
 		snprintf(path, sizeof(path), "%s/lguest-crash-%d.txt", dir && *dir ? dir : "/tmp", (int)getpid());
 	}
+	FILE *out = fopen(path, "w");
+	bool written = out && fwrite(text, 1, len, out) == len;
+	if (out)
+		written = fclose(out) == 0 && written;
+	int write_error = errno;
 	if (lg->death != GUEST_POWEROFF)
 		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
 			fprintf(stderr, "  %s\n", line);
-	FILE *out = fopen(path, "w");
-	if (out) {
-		crash_report(lg, out);
-		fclose(out);
+	if (written)
 		fprintf(stderr, "  crash report: %s\n", path);
-	} else {
-		fprintf(stderr, "  cannot write the crash report to %s: %s\n", path, strerror(errno));
-	}
+	else
+		fprintf(stderr, "  cannot write the crash report to %s: %s\n", path, strerror(write_error));
 	free(text);
 }
 
@@ -382,13 +384,19 @@ int main(int argc, char **argv)
 		devices_shutdown(&lg);
 		fprintf(stderr, "lguest: %s\n", lg.death_reason);
 		checks_finish(&lg);
-		report_death(&lg, &a);
+		bool reboot = d == GUEST_RESTART && a.reboot_on_restart;
+		if (reboot)
+			fprintf(stderr, "  rebooting (--on-restart=reboot; --max-insns and --timeout count every boot)\n");
+		else
+			report_death(&lg, &a);
 		control_guest_ended(control, &lg); /* an attached lgdbg inspects the dead guest until it detaches */
 		if (a.opt.verbose)
 			fprintf(stderr, "lguest: %llu instructions, %llu ns of guest time\n",
 			        (unsigned long long)lg.cpu.icount, (unsigned long long)guest_now_ns(&lg));
+		a.opt.insns_before += lg.cpu.icount;
+		a.opt.ns_before += guest_now_ns(&lg);
 		lguest_destroy(&lg);
-		if (d == GUEST_RESTART && a.reboot_on_restart)
+		if (reboot)
 			continue;
 		if (trace)
 			finish_trace(trace);

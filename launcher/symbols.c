@@ -9,13 +9,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Order symbols by address, sized ones before labels at the same address. */
+/*
+ * Order symbols by address, sized ones before labels at the same address,
+ * then by name: a total order, so every C library sorts them alike and
+ * messages and golden traces name the same symbol everywhere.
+ */
 static int by_address(const void *a, const void *b)
 {
 	const struct symbol *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	return (x->size < y->size) - (x->size > y->size);
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 /* Read a whole file into memory (kernels are a few megabytes). */
@@ -58,36 +64,41 @@ void symbols_load(struct symbols *s, const char *path)
 	s->count = 0;
 	if (!f)
 		return;
-	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)f;
-	if (len < sizeof(*eh) || memcmp(f, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS32 ||
-	    eh->e_shentsize != sizeof(Elf32_Shdr) || !inside(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf32_Shdr), len))
+	Elf32_Ehdr eh;
+	if (len < sizeof(eh))
 		goto out;
-	const Elf32_Shdr *sh = (const Elf32_Shdr *)(f + eh->e_shoff);
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+	memcpy(&eh, f, sizeof(eh)); /* copies, not casts: a crafted file may put anything at odd offsets */
+	if (memcmp(f, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS32 || eh.e_shentsize != sizeof(Elf32_Shdr) ||
+	    !inside(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf32_Shdr), len))
+		goto out;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		Elf32_Shdr sh, strs;
+		memcpy(&sh, f + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+		if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
 			continue;
-		const Elf32_Shdr *strs = &sh[sh[i].sh_link];
-		if (!inside(sh[i].sh_offset, sh[i].sh_size, len) || !inside(strs->sh_offset, strs->sh_size, len))
+		memcpy(&strs, f + eh.e_shoff + sh.sh_link * sizeof(strs), sizeof(strs));
+		if (!inside(sh.sh_offset, sh.sh_size, len) || !inside(strs.sh_offset, strs.sh_size, len))
 			continue;
-		size_t n = sh[i].sh_size / sizeof(Elf32_Sym);
-		const Elf32_Sym *sym = (const Elf32_Sym *)(f + sh[i].sh_offset);
-		const char *names = (const char *)(f + strs->sh_offset);
+		size_t n = sh.sh_size / sizeof(Elf32_Sym);
+		const char *names = (const char *)(f + strs.sh_offset);
 		s->sym = calloc(n ? n : 1, sizeof(*s->sym));
 		if (!s->sym)
 			goto out;
 		for (size_t k = 0; k < n; k++) {
-			unsigned type = ELF32_ST_TYPE(sym[k].st_info);
-			if (sym[k].st_shndx == SHN_UNDEF || sym[k].st_name >= strs->sh_size)
+			Elf32_Sym sym;
+			memcpy(&sym, f + sh.sh_offset + k * sizeof(sym), sizeof(sym));
+			unsigned type = ELF32_ST_TYPE(sym.st_info);
+			if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strs.sh_size)
 				continue;
 			if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE)
 				continue;
-			const char *name = names + sym[k].st_name;
-			size_t max = strs->sh_size - sym[k].st_name;
+			const char *name = names + sym.st_name;
+			size_t max = strs.sh_size - sym.st_name;
 			size_t nl = strnlen(name, max);
 			if (nl == 0 || nl == max)
 				continue;
-			s->sym[s->count].addr = sym[k].st_value;
-			s->sym[s->count].size = sym[k].st_size;
+			s->sym[s->count].addr = sym.st_value;
+			s->sym[s->count].size = sym.st_size;
 			s->sym[s->count].name = strndup(name, nl);
 			if (s->sym[s->count].name)
 				s->count++;

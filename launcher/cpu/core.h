@@ -15,6 +15,12 @@
 
 #include "cpu_internal.h"
 
+/* Descriptor type bits (attr bits 0-3) for code/data descriptors. */
+#define TYPE_CODE 0x8u
+#define TYPE_CONFORMING 0x4u /* code */
+#define TYPE_EXPAND_DOWN 0x4u /* data */
+#define TYPE_RW 0x2u          /* readable code, writable data */
+
 /* For the few helpers the instruction loop must not call out of line. */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 

@@ -21,11 +21,9 @@ _Noreturn void cpu_unimplemented(struct cpu *cpu);
  * Segmented memory access at the current CPL: segment checks (limit,
  * type, null selector), then translation.  On any fault they raise.
  */
-uint8_t cpu_mem_read8(struct cpu *cpu, enum cpu_sreg seg, uint32_t off);
 uint16_t cpu_mem_read16(struct cpu *cpu, enum cpu_sreg seg, uint32_t off);
 uint32_t cpu_mem_read32(struct cpu *cpu, enum cpu_sreg seg, uint32_t off);
 uint64_t cpu_mem_read64(struct cpu *cpu, enum cpu_sreg seg, uint32_t off);
-void cpu_mem_write8(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint8_t v);
 void cpu_mem_write16(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint16_t v);
 void cpu_mem_write32(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint32_t v);
 void cpu_mem_write64(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint64_t v);

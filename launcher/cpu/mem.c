@@ -32,12 +32,12 @@ void seg_window_refresh(struct cpu *cpu, enum cpu_sreg s)
 		w->rights = 0;
 		return;
 	}
-	if (type & 8) {
-		w->rights = SEGR_FETCH | ((type & 2) ? SEGR_READ : 0);
+	if (type & TYPE_CODE) {
+		w->rights = SEGR_FETCH | ((type & TYPE_RW) ? SEGR_READ : 0);
 		return;
 	}
-	w->rights = SEGR_READ | ((type & 2) ? SEGR_WRITE : 0);
-	if (type & 4) { /* expand-down: valid offsets lie above the limit */
+	w->rights = SEGR_READ | ((type & TYPE_RW) ? SEGR_WRITE : 0);
+	if (type & TYPE_EXPAND_DOWN) { /* valid offsets lie above the limit */
 		w->lo = seg->limit + 1;
 		w->hi = SEG_ATTR_DB(seg->attr) ? 0xffffffffu : 0xffffu;
 	}
@@ -240,11 +240,6 @@ uint8_t fetch_slow(struct cpu *cpu, uint32_t off)
 
 /* ---- the interface of cpu_internal.h ---- */
 
-uint8_t cpu_mem_read8(struct cpu *cpu, enum cpu_sreg seg, uint32_t off)
-{
-	return (uint8_t)mem_read(cpu, seg, off, 1);
-}
-
 uint16_t cpu_mem_read16(struct cpu *cpu, enum cpu_sreg seg, uint32_t off)
 {
 	return (uint16_t)mem_read(cpu, seg, off, 2);
@@ -260,11 +255,6 @@ uint64_t cpu_mem_read64(struct cpu *cpu, enum cpu_sreg seg, uint32_t off)
 	uint64_t v;
 	lin_copy(cpu, seg_linear(cpu, seg, off, 8, SEGR_READ), &v, 8, CPU_ACCESS_READ);
 	return v;
-}
-
-void cpu_mem_write8(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint8_t v)
-{
-	mem_write(cpu, seg, off, 1, v);
 }
 
 void cpu_mem_write16(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint16_t v)

@@ -15,12 +15,6 @@
 
 #define SEL_ERR(sel) ((uint32_t)((sel) & 0xfffcu))
 
-/* Descriptor type bits (attr bits 0-3) for code/data descriptors. */
-#define TYPE_CODE 0x8u
-#define TYPE_CONFORMING 0x4u /* code */
-#define TYPE_EXPAND_DOWN 0x4u /* data */
-#define TYPE_RW 0x2u          /* readable code, writable data */
-
 /* Look a selector up in the host's GDT; false for TI=1 or beyond its end. */
 bool gdt_descriptor(const struct cpu *cpu, uint16_t sel, uint64_t *desc)
 {

@@ -58,8 +58,12 @@ static size_t iov_total(const struct iovec *iov, unsigned n)
 	return t;
 }
 
-/* Write the guest's data at off, never past the end of the file. */
-static bool write_request(struct lguest *lg, struct block *b, struct iovec *iov, unsigned n, uint64_t off)
+/*
+ * Write the guest's data at off, never past the end of the file.  `sector`
+ * is only for the message: off stands in for it when it is beyond the disk.
+ */
+static bool write_request(struct lguest *lg, struct block *b, struct iovec *iov, unsigned n, uint64_t off,
+                          uint64_t sector)
 {
 	size_t total = iov_total(iov, n);
 	uint64_t room = off < b->len ? b->len - off : 0;
@@ -72,7 +76,7 @@ static bool write_request(struct lguest *lg, struct block *b, struct iovec *iov,
 		room -= len;
 	}
 	if (off + total > b->len)
-		kill_guest(lg, "Write past end %llu+%zu", (unsigned long long)off, total);
+		kill_guest(lg, "Write past end %llu+%zu", (unsigned long long)(sector * 512), total);
 	return true;
 }
 
@@ -94,18 +98,20 @@ static uint32_t serve_request(struct lguest *lg, struct block *b, struct chain *
 		return 0;
 	}
 	uint32_t type = get_le32(hdr);
-	uint64_t off = ((uint64_t)get_le32(hdr + 12) << 32 | get_le32(hdr + 8)) * 512;
+	uint64_t sector = (uint64_t)get_le32(hdr + 12) << 32 | get_le32(hdr + 8);
+	/* A sector beyond the disk stands for "past the end": sector * 512 could wrap. */
+	uint64_t off = sector > b->len / 512 ? b->len + 1 : sector * 512;
 	uint32_t wlen = 1;
 
 	if (type & VIRTIO_BLK_T_SCSI_CMD) {
 		fprintf(stderr, "lguest: Scsi commands unsupported\n");
 		*status = VIRTIO_BLK_S_UNSUPP;
 	} else if (type & VIRTIO_BLK_T_OUT) {
-		*status = write_request(lg, b, c->iov, c->out, off) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		*status = write_request(lg, b, c->iov, c->out, off, sector) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 	} else if (type & VIRTIO_BLK_T_FLUSH) {
 		*status = fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 	} else {
-		ssize_t n = c->in ? preadv(b->fd, c->iov + c->out, (int)c->in, (off_t)off) : 0;
+		ssize_t n = c->in && off < b->len ? preadv(b->fd, c->iov + c->out, (int)c->in, (off_t)off) : 0;
 		for (unsigned i = c->out; i < c->out + c->in; i++)
 			cpu_code_modified(&lg->cpu, (uint32_t)((uint8_t *)c->iov[i].iov_base - lg->mem.base),
 			                  (uint32_t)c->iov[i].iov_len);

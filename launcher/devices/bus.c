@@ -142,20 +142,6 @@ static void kick(struct lguest *lg, struct virtqueue *vq)
 	vq->service(lg, vq);
 }
 
-/* Guest text to stdout, all of it unless stdout fails (then the rest is dropped). */
-void console_write(const void *buf, size_t len)
-{
-	const char *p = buf;
-	fflush(stdout);
-	while (len) {
-		ssize_t n = write(STDOUT_FILENO, p, len);
-		if (n <= 0)
-			break;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 /* Write the guest's string at `addr`, up to its NUL or the end of guest memory. */
 static void early_console(struct lguest *lg, uint32_t addr)
 {

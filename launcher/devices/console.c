@@ -61,6 +61,20 @@ static void make_terminal_raw(void)
 	tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
+/* Guest text to stdout, all of it unless stdout fails (then the rest is dropped). */
+void console_write(const void *buf, size_t len)
+{
+	const char *p = buf;
+	fflush(stdout);
+	while (len) {
+		ssize_t n = write(STDOUT_FILENO, p, len);
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
 /* The transmit queue: everything readable goes to stdout, used length 0. */
 static void console_output(struct lguest *lg, struct virtqueue *vq)
 {
@@ -96,7 +110,9 @@ static bool third_ctrl_c(struct console *con, const struct chain *c, ssize_t n)
 		return false;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (con->ctrl_c_count == 0 || now.tv_sec - con->first_ctrl_c.tv_sec > 1) {
+	int64_t since_first = (int64_t)(now.tv_sec - con->first_ctrl_c.tv_sec) * 1000000000 +
+	                      (now.tv_nsec - con->first_ctrl_c.tv_nsec);
+	if (con->ctrl_c_count == 0 || since_first > 1000000000) {
 		con->ctrl_c_count = 1;
 		con->first_ctrl_c = now;
 		return false;

@@ -27,8 +27,6 @@ struct lguest;
 #define MAX_VQS 2
 #define MAX_CHAIN_IOV VIRTQUEUE_NUM
 
-#define VIRTIO_CONFIG_S_ACKNOWLEDGE 1
-#define VIRTIO_CONFIG_S_DRIVER 2
 #define VIRTIO_CONFIG_S_DRIVER_OK 4
 #define VIRTIO_CONFIG_S_FAILED 0x80
 
@@ -87,7 +85,6 @@ void vq_trigger_irq(struct lguest *lg, struct virtqueue *vq, bool force);
 void vq_reset(struct lguest *lg, struct virtqueue *vq);
 bool vq_has_buffers(struct lguest *lg, struct virtqueue *vq);
 
-/* console.c, bus.c */
 void console_write(const void *buf, size_t len);
 bool console_setup(struct lguest *lg, char *err, size_t errlen);
 void console_poll(struct lguest *lg, struct device *dev, int timeout_ms);

@@ -12,6 +12,7 @@
  * guest that forgets a flush sees exactly what it would have seen on a
  * real host.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,23 @@ static void build_host_pagetables(struct lguest *lg)
 	}
 	cpu_code_modified(&lg->cpu, first_pte, top + GUEST_PAGE_SIZE - first_pte);
 	lg->host_pgdir = top;
+}
+
+/*
+ * Is there room for the 2.6.31 host-built tables between the kernel and
+ * the initrd?  The real host simply overwrote whatever was there.
+ */
+bool host_tables_fit(const struct lguest *lg, char *err, size_t errlen)
+{
+	uint64_t need = (uint64_t)(((lg->mem.ram_bytes + 0x3fffffu) >> 22) + 1) * GUEST_PAGE_SIZE;
+	uint64_t below = (uint64_t)lg->mem.ram_bytes - lg->image.initrd_len;
+	if (lg->abi->linear_start || below >= need + lg->image.image_high)
+		return true;
+	snprintf(err, errlen,
+	         "--abi=%s builds %llu KB of page tables below the initrd, which would overwrite the kernel "
+	         "(it ends at 0x%x, the initrd starts at 0x%llx); give the guest more memory",
+	         lg->abi->name, (unsigned long long)(need >> 10), lg->image.image_high, (unsigned long long)below);
+	return false;
 }
 
 /* The paging state a guest starts with: linear mode (3.19) or host-built tables (2.6.31). */

@@ -494,6 +494,10 @@ int main(void)
 		}
 		fflush(stdout);
 	}
+	if (ran_forms == 0) {
+		printf("FAIL diff: CPU_DIFF_ONLY='%s' names no instruction form\n", only ? only : "");
+		failed_forms++;
+	}
 	printf("cpu_diff: %u forms, %u cases, seed 0x%" PRIx64 ", %u form(s) failed\n", ran_forms, total_cases, seed,
 	       failed_forms);
 	native_stop(&native);

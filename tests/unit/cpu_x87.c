@@ -148,7 +148,6 @@ static uint32_t op_mem(uint8_t opcode, unsigned reg, uint32_t addr)
 }
 
 #define FLD_M64(a) op_mem(0xdd, 0, a)
-#define FSTP_M64(a) op_mem(0xdd, 3, a)
 #define FLD_M80(a) op_mem(0xdb, 5, a)
 #define FSTP_M80(a) op_mem(0xdb, 7, a)
 #define FNSTSW_M(a) op_mem(0xdd, 7, a)
