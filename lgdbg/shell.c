@@ -14,11 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#if __has_include(<readline/readline.h>)
 #include <readline/history.h>
 #include <readline/readline.h>
-#define HAVE_READLINE 1
-#endif
 
 #include "shell.h"
 
@@ -100,7 +97,6 @@ static bool run_line(struct shell *sh, char *line)
 	return ok;
 }
 
-#ifdef HAVE_READLINE
 static struct shell *completing;
 
 /* Commands for the first word, kernel symbols after it. */
@@ -196,7 +192,6 @@ static int interactive(struct shell *sh)
 	write_history(history);
 	return 0;
 }
-#endif
 
 /* Commands from a stream (a -x file or a pipe); returns the number that failed. */
 static int run_stream(struct shell *sh, FILE *f)
@@ -234,12 +229,10 @@ int shell_main(struct shell *sh, char **ex, unsigned nex, char **files, unsigned
 			fclose(f);
 		}
 	} else {
-#ifdef HAVE_READLINE
 		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
 			sh->interactive = true;
 			return interactive(sh);
 		}
-#endif
 		failures += run_stream(sh, stdin);
 	}
 	if (!sh->done)
