@@ -23,12 +23,14 @@
 
 volatile int shell_interrupted;
 
+/* Ctrl-C only raises a flag: whoever is waiting (readline, a running guest) acts on it. */
 static void on_sigint(int sig)
 {
 	(void)sig;
 	shell_interrupted = 1;
 }
 
+/* Report a failed command on stderr; returns false so a command can `return shell_error(...)`. */
 bool shell_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -122,6 +124,7 @@ static char *complete_word(const char *text, int state)
 	return NULL;
 }
 
+/* readline's completion hook: only our words (commands, symbols), never file names. */
 static char **complete(const char *text, int start, int end)
 {
 	(void)start;
@@ -133,6 +136,10 @@ static char **complete(const char *text, int start, int end)
 static char *got_line;
 static bool line_ready;
 
+/*
+ * readline hands a finished line here (NULL at end of input): keep it for
+ * read_command() and take readline off the terminal until the next prompt.
+ */
 static void on_line(char *line)
 {
 	got_line = line;
@@ -205,6 +212,10 @@ static int run_stream(struct shell *sh, FILE *f)
 	return failures;
 }
 
+/*
+ * Run the session: scripted (-ex, -x) or piped commands, then quit; or the
+ * interactive loop at a terminal.  Exit status 1 if a scripted command failed.
+ */
 int shell_main(struct shell *sh, char **ex, unsigned nex, char **files, unsigned nfiles)
 {
 	struct sigaction sa;

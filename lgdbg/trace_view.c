@@ -138,6 +138,10 @@ static bool load_trace(const char *path, struct trace_file *tf)
 	}
 }
 
+/*
+ * Give back what load_trace() took, even after a failed load.  Payloads point
+ * into tf->data, so the raw bytes go last.
+ */
 static void free_trace(struct trace_file *tf)
 {
 	trace_header_free(&tf->header);
@@ -227,6 +231,7 @@ static void print_json_string(FILE *out, const uint8_t *p, size_t len)
 	fputc('"', out);
 }
 
+/* Our own strings (descriptions, symbols, the header's fields) as JSON strings. */
 static void print_json_cstring(FILE *out, const char *s)
 {
 	print_json_string(out, (const uint8_t *)s, strlen(s));
@@ -305,6 +310,10 @@ static const struct option trace_options[] = {
 	{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 };
 
+/*
+ * `lgdbg trace FILE [filters] [--json=OUT]`: parse the options, load the
+ * trace, print or export it.  Exit 2 for a usage error or a damaged file.
+ */
 int trace_view_main(int argc, char **argv)
 {
 	static const char *const filter_names[] = {[OPT_KIND - OPT_KIND] = "kind", [OPT_HCALL - OPT_KIND] = "hcall",

@@ -617,9 +617,13 @@ bool io_allowed(const struct cpu *cpu);
 
 /* ---- seg.c ---- */
 void seg_load(struct cpu *cpu, enum cpu_sreg s, uint16_t sel);
+/* jmp far: to another code segment at the same CPL (no call gates). */
 void far_jump(struct cpu *cpu, struct insn *in, uint16_t sel, uint32_t off);
+/* call far: push CS:EIP and enter the target at the same CPL. */
 void far_call(struct cpu *cpu, struct insn *in, uint16_t sel, uint32_t off);
+/* ret far: to the same or a less privileged level (then SS:ESP too), dropping imm bytes. */
 void far_return(struct cpu *cpu, struct insn *in, uint16_t imm);
+/* iret: a far return that also restores EFLAGS; how the guest kernel enters user mode. */
 void do_iret(struct cpu *cpu, struct insn *in);
 void popf_apply(struct cpu *cpu, uint32_t value, bool op16);
 bool gdt_descriptor(const struct cpu *cpu, uint16_t sel, uint64_t *desc);

@@ -411,6 +411,7 @@ static void push_sreg(struct cpu *cpu, struct insn *in, enum cpu_sreg s)
 	stack_set(cpu, sp);
 }
 
+/* pop of a segment register: the load is checked first, so a bad selector leaves ESP alone. */
 static void pop_sreg(struct cpu *cpu, struct insn *in, enum cpu_sreg s)
 {
 	unsigned size = OSZ(in);
@@ -445,6 +446,7 @@ static void pusha(struct cpu *cpu, struct insn *in)
 	stack_set(cpu, base);
 }
 
+/* popa: read all eight slots before changing any register; the saved ESP is skipped. */
 static void popa(struct cpu *cpu, struct insn *in)
 {
 	unsigned size = OSZ(in);
@@ -509,6 +511,7 @@ static void enter(struct cpu *cpu, struct insn *in)
 	stack_set(cpu, (low - alloc) & sp_mask);
 }
 
+/* leave: drop the frame enter built (ESP = EBP) and pop the caller's EBP. */
 static void leave(struct cpu *cpu, struct insn *in)
 {
 	unsigned size = OSZ(in);

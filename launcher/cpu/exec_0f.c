@@ -91,6 +91,10 @@ static void bit_scan(struct cpu *cpu, struct insn *in, bool reverse)
 	flags_put(cpu, EFLAGS_ZF, 0);
 }
 
+/*
+ * cmpxchg, the guest's compare-and-swap for locks: store the source if the
+ * destination equals EAX, else load it into EAX.  Flags are those of cmp.
+ */
 static void cmpxchg(struct cpu *cpu, struct insn *in, unsigned size)
 {
 	uint32_t dst = rm_read_rmw(cpu, in, size);
@@ -106,6 +110,10 @@ static void cmpxchg(struct cpu *cpu, struct insn *in, unsigned size)
 	lf_set(cpu, LF_SUB, acc - dst, acc, dst, size);
 }
 
+/*
+ * cmpxchg8b (0F C7 /1): the 64-bit compare-and-swap on EDX:EAX, storing
+ * ECX:EBX.  Like the processor, it needs write access even when it fails.
+ */
 static void cmpxchg8b(struct cpu *cpu, struct insn *in)
 {
 	if (modrm_is_reg(in) || modrm_reg(in) != 1)

@@ -147,6 +147,7 @@ static void lin_copy_as(struct cpu *cpu, uint32_t la, void *buf, uint32_t len,
 	}
 }
 
+/* The usual case of lin_copy_as(): pages are checked for the access we actually make. */
 static void lin_copy(struct cpu *cpu, uint32_t la, void *buf, uint32_t len, enum cpu_access access)
 {
 	lin_copy_as(cpu, la, buf, len, access, access);
@@ -166,6 +167,10 @@ uint32_t mem_read_rmw(struct cpu *cpu, enum cpu_sreg s, uint32_t off, unsigned s
 	return v;
 }
 
+/*
+ * A read the inline TLB path could not serve: a miss, a watched page, or
+ * bytes that straddle two pages.  Faults raise as the processor would.
+ */
 uint32_t mem_read_slow(struct cpu *cpu, uint32_t la, unsigned size, enum cpu_access access)
 {
 	uint32_t v = 0;
@@ -173,6 +178,10 @@ uint32_t mem_read_slow(struct cpu *cpu, uint32_t la, unsigned size, enum cpu_acc
 	return v;
 }
 
+/*
+ * The write counterpart of mem_read_slow(): it also tells watchers and
+ * forgets decoded code on the pages it stores to.
+ */
 void mem_write_slow(struct cpu *cpu, uint32_t la, unsigned size, uint32_t value)
 {
 	lin_copy(cpu, la, &value, size, CPU_ACCESS_WRITE);
@@ -250,6 +259,7 @@ uint32_t cpu_mem_read32(struct cpu *cpu, enum cpu_sreg seg, uint32_t off)
 	return mem_read(cpu, seg, off, 4);
 }
 
+/* Eight bytes (cmpxchg8b, x87 doubles) are more than mem_read() takes, so copy them. */
 uint64_t cpu_mem_read64(struct cpu *cpu, enum cpu_sreg seg, uint32_t off)
 {
 	uint64_t v;
@@ -267,11 +277,13 @@ void cpu_mem_write32(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint32_t 
 	mem_write(cpu, seg, off, 4, v);
 }
 
+/* The eight-byte store (x87 doubles and int64s), checked against the segment as one access. */
 void cpu_mem_write64(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint64_t v)
 {
 	lin_copy(cpu, seg_linear(cpu, seg, off, 8, SEGR_WRITE), &v, 8, CPU_ACCESS_WRITE);
 }
 
+/* Fault now, before a long store (fxsave, pusha...) has written its first byte. */
 void cpu_mem_probe_write(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint32_t len)
 {
 	if (len == 0)
@@ -287,6 +299,7 @@ void cpu_mem_probe_write(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, uint3
 
 /* ---- the host's interface ---- */
 
+/* Empty one TLB slot, so every kind of access through it misses. */
 static void tlb_entry_clear(struct cpu_tlb_entry *e)
 {
 	e->tag_read = e->tag_write = e->tag_fetch = CPU_TLB_INVALID;
@@ -294,6 +307,10 @@ static void tlb_entry_clear(struct cpu_tlb_entry *e)
 	e->addend = 0;
 }
 
+/*
+ * New page tables or paging controls (mov to CR0/CR3/CR4), or the debugger
+ * changed what is watched: forget every translation.
+ */
 void cpu_tlb_flush(struct cpu *cpu)
 {
 	for (int c = 0; c < 2; c++)
@@ -302,6 +319,7 @@ void cpu_tlb_flush(struct cpu *cpu)
 	fetch_invalidate(cpu);
 }
 
+/* invlpg: one mapping changed, so forget just that page, for both CPL views. */
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t va)
 {
 	unsigned i = (va >> 12) & (CPU_TLB_SIZE - 1);

@@ -36,12 +36,14 @@ void descriptor_to_segment(uint64_t d, uint16_t sel, struct cpu_segment *seg)
 	seg->usable = true;
 }
 
+/* Install an already-checked segment, and rebuild the window memory accesses use. */
 static void commit_segment(struct cpu *cpu, enum cpu_sreg s, const struct cpu_segment *seg)
 {
 	cpu->seg[s] = *seg;
 	seg_window_refresh(cpu, s);
 }
 
+/* A null selector leaves the register unusable: any access through it will fault. */
 static void commit_null(struct cpu *cpu, enum cpu_sreg s, uint16_t sel)
 {
 	struct cpu_segment null = { .selector = sel };
@@ -137,6 +139,10 @@ static void check_far_target(struct cpu *cpu, uint16_t sel, uint32_t off, struct
 		cpu_raise(cpu, CPU_GP, true, 0);
 }
 
+/*
+ * jmp far: switch CS to another code segment at the same privilege (we have
+ * no call gates, so CPL never changes here); nothing is pushed.
+ */
 void far_jump(struct cpu *cpu, struct insn *in, uint16_t sel, uint32_t off)
 {
 	struct cpu_segment seg;
@@ -147,6 +153,11 @@ void far_jump(struct cpu *cpu, struct insn *in, uint16_t sel, uint32_t off)
 	in->next = off;
 }
 
+/*
+ * call far: push the caller's CS and return EIP, then enter the target at
+ * the same privilege.  Both pushes are probed first, so a stack fault
+ * leaves CS, ESP and memory untouched.
+ */
 void far_call(struct cpu *cpu, struct insn *in, uint16_t sel, uint32_t off)
 {
 	struct cpu_segment seg;
@@ -233,6 +244,11 @@ static void enter_outer_level(struct cpu *cpu, const struct cpu_segment *cs,
 	null_inaccessible_segments(cpu);
 }
 
+/*
+ * ret far (imm bytes of arguments dropped): back to the same level, or out
+ * to a less privileged one, which also pops SS:ESP and nulls data segments
+ * the new CPL may not use.
+ */
 void far_return(struct cpu *cpu, struct insn *in, uint16_t imm)
 {
 	unsigned size = OSZ(in);
@@ -279,6 +295,11 @@ static void iret_flags(struct cpu *cpu, uint32_t value, bool op16)
 	cpu->eflags = (cpu->eflags & ~mask) | (value & mask);
 }
 
+/*
+ * iret: the end of an interrupt or exception handler.  Like a far return,
+ * but it also pops EFLAGS; it is how the guest kernel drops to user mode.
+ * Nested-task and virtual-8086 returns are not supported.
+ */
 void do_iret(struct cpu *cpu, struct insn *in)
 {
 	unsigned size = OSZ(in);

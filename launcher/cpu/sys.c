@@ -16,12 +16,17 @@
  */
 #include "core.h"
 
+/* The gatekeeper of every privileged instruction: #GP(0) unless at CPL 0. */
 static void require_cpl0(struct cpu *cpu)
 {
 	if (cpu->cpl != 0)
 		cpu_raise(cpu, CPU_GP, true, 0);
 }
 
+/*
+ * hlt: the CPU cannot wait for an interrupt on its own, so at CPL 0 it ends
+ * cpu_run() with CPU_STOP_HLT once the instruction completes; the host decides.
+ */
 void sys_hlt(struct cpu *cpu, struct insn *in)
 {
 	(void)in;
@@ -171,6 +176,7 @@ static void lar_lsl(struct cpu *cpu, struct insn *in, bool limit)
 	flags_put(cpu, EFLAGS_ZF, EFLAGS_ZF);
 }
 
+/* cpuid: the host chooses the features a guest sees (all zeros if it has no hook). */
 static void cpuid(struct cpu *cpu)
 {
 	uint32_t out[4] = { 0, 0, 0, 0 };

@@ -89,6 +89,7 @@ struct ext_bits {
 	uint64_t mant;
 };
 
+/* On x86 a long double is the x87's own 80-bit format, so its bytes split directly. */
 static struct ext_bits ext_split(long double v)
 {
 	struct ext_bits b;
@@ -97,6 +98,7 @@ static struct ext_bits ext_split(long double v)
 	return b;
 }
 
+/* Build an extended value from its raw halves (memory images, the indefinite). */
 static long double ext_join(uint16_t sign_exp, uint64_t mant)
 {
 	long double v = 0;
@@ -122,6 +124,7 @@ enum ext_class {
 	EXT_UNSUPPORTED, /* unnormals, pseudo-NaNs, pseudo-infinities */
 };
 
+/* Classify from the bits: libm cannot tell SNaNs, unnormals or pseudo-denormals apart. */
 static enum ext_class ext_classify(long double v)
 {
 	struct ext_bits b = ext_split(v);
@@ -139,6 +142,7 @@ static enum ext_class ext_classify(long double v)
 	return (fraction >> 62) ? EXT_QNAN : EXT_SNAN;
 }
 
+/* The classes arithmetic treats as "not a number" (unsupported formats included). */
 static bool ext_is_nan_like(enum ext_class c)
 {
 	return c == EXT_QNAN || c == EXT_SNAN || c == EXT_UNSUPPORTED;
@@ -159,31 +163,37 @@ static unsigned tag_for(long double v)
 
 /* ---- the register stack ---- */
 
+/* ST(i) is relative to TOP: the physical register it names right now. */
 static unsigned phys_of(const struct cpu_x87 *f, unsigned i)
 {
 	return (f->top + i) & 7u;
 }
 
+/* The tag word is indexed by physical register, not by stack position. */
 static unsigned tag_of_phys(const struct cpu_x87 *f, unsigned phys)
 {
 	return (f->tag >> (2 * phys)) & 3u;
 }
 
+/* Replace one physical register's two tag bits. */
 static void set_tag_phys(struct cpu_x87 *f, unsigned phys, unsigned tag)
 {
 	f->tag = (uint16_t)((f->tag & ~(3u << (2 * phys))) | (tag << (2 * phys)));
 }
 
+/* Whether reading ST(i) would be a stack underflow. */
 static bool st_empty(const struct cpu_x87 *f, unsigned i)
 {
 	return tag_of_phys(f, phys_of(f, i)) == TAG_EMPTY;
 }
 
+/* The value in ST(i) (check st_empty() first: an empty register's value is stale). */
 static long double st_get(const struct cpu_x87 *f, unsigned i)
 {
 	return f->st[phys_of(f, i)];
 }
 
+/* Write ST(i) and keep its tag in step with the new value. */
 static void st_set(struct cpu_x87 *f, unsigned i, long double v)
 {
 	unsigned p = phys_of(f, i);
@@ -198,6 +208,7 @@ static void st_push(struct cpu_x87 *f, long double v)
 	st_set(f, 0, v);
 }
 
+/* Pop: ST(0) becomes empty and TOP moves up; the old value is simply left behind. */
 static void st_pop(struct cpu_x87 *f)
 {
 	set_tag_phys(f, f->top, TAG_EMPTY);
@@ -228,6 +239,7 @@ static void record(struct cpu_x87 *f, uint16_t flags)
 	update_error_summary(f);
 }
 
+/* Set the condition-code bits in `mask` (of C0-C3) to `values`; the rest stays. */
 static void set_cc(struct cpu_x87 *f, uint16_t mask, uint16_t values)
 {
 	f->status = (uint16_t)((f->status & ~mask) | (values & mask));
@@ -326,6 +338,7 @@ static const int host_rounding[4] = {
 	[FCW_RC_ZERO] = FE_TOWARDZERO,
 };
 
+/* The guest's chosen rounding mode (the RC field), an index into host_rounding[]. */
 static unsigned rounding_control(const struct cpu_x87 *f)
 {
 	return (f->control >> FCW_RC_SHIFT) & 3u;
@@ -389,6 +402,7 @@ struct operand {
 	bool snan; /* a signalling NaN before widening quieted it */
 };
 
+/* ST(i) as a source: notes emptiness, a signalling NaN and a denormal (DE) for the checks. */
 static struct operand reg_operand(const struct cpu_x87 *f, unsigned i)
 {
 	struct operand o = { .v = st_get(f, i), .flags = 0, .empty = st_empty(f, i), .snan = false };
@@ -434,12 +448,14 @@ static struct operand m64fp_operand(uint64_t bits)
 	return o;
 }
 
+/* An integer source (fild, fiadd...): exact in a 64-bit significand, so it raises nothing. */
 static struct operand int_operand(int64_t value)
 {
 	struct operand o = { .v = (long double)value, .flags = 0, .empty = false };
 	return o;
 }
 
+/* Read an 80-bit value from guest memory (fld m80, frstor), bit for bit. */
 static long double read_m80(struct cpu *cpu, enum cpu_sreg seg, uint32_t off)
 {
 	uint64_t mant = cpu_mem_read64(cpu, seg, off);
@@ -608,6 +624,7 @@ static void compare_to_eflags(struct cpu *cpu, unsigned i, bool quiet, bool pop)
 /* The integer or BCD kinds of store the fist/fbstp family performs. */
 enum int_format { INT16, INT32, INT64, BCD80 };
 
+/* Store a converted int16/32/64 (BCD has its own writer); the value is already in range. */
 static void write_integer(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, enum int_format fmt,
                           int64_t v)
 {
@@ -815,6 +832,7 @@ static void store_env(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, bool ops
 	cpu_mem_write32(cpu, seg, off + 24, 0xffff0000u | f->last_ds);
 }
 
+/* The size of an fnstenv/fldenv image: 14 bytes in the 16-bit layout, 28 in the 32-bit one. */
 static unsigned env_size(bool opsize16)
 {
 	return opsize16 ? 14 : 28;
@@ -870,6 +888,10 @@ static void fnstenv(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, bool opsiz
 	cpu->fpu.control |= FSW_EXCEPTIONS;
 }
 
+/*
+ * fldenv: load control, status, tags and pointers from memory.  The image is
+ * read into a copy first, so a page fault halfway leaves the FPU as it was.
+ */
 static void fldenv(struct cpu *cpu, enum cpu_sreg seg, uint32_t off, bool opsize16)
 {
 	struct cpu_x87 loaded = cpu->fpu;
@@ -1164,6 +1186,10 @@ static void fprem(struct cpu *cpu, bool ieee)
 	st_set(f, 0, r);
 }
 
+/*
+ * The register forms of D9: fld st(i), fxch, fnop, the constants
+ * (fld1, fldpi...), and the unary and transcendental operations on ST(0).
+ */
 static void group_d9_register(struct cpu *cpu, uint8_t modrm)
 {
 	struct cpu_x87 *f = &cpu->fpu;
@@ -1433,6 +1459,11 @@ static bool is_control(uint8_t opcode, uint8_t modrm)
 	       ((opcode == 0xd9 && (reg == 4 || reg == 5)) || (opcode == 0xdd && reg == 4));
 }
 
+/*
+ * The executor's single entry to the FPU: #NM and (for waiting forms) a
+ * pending #MF first, then the instruction, then the last-instruction
+ * pointers, which control instructions leave alone.
+ */
 void x87_execute(struct cpu *cpu, uint8_t opcode, uint8_t modrm, enum cpu_sreg seg, uint32_t off,
                  bool opsize16)
 {
@@ -1457,6 +1488,7 @@ void x87_execute(struct cpu *cpu, uint8_t opcode, uint8_t modrm, enum cpu_sreg s
 	}
 }
 
+/* fwait: where an earlier unmasked FPU exception finally reaches the guest as #MF. */
 void x87_wait(struct cpu *cpu)
 {
 	if ((cpu->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP))
@@ -1464,6 +1496,7 @@ void x87_wait(struct cpu *cpu)
 	raise_pending(cpu);
 }
 
+/* fninit's state: every exception masked, round to nearest, all registers empty. */
 void x87_reset(struct cpu_x87 *f)
 {
 	f->control = FCW_INIT;
@@ -1477,6 +1510,7 @@ void x87_reset(struct cpu_x87 *f)
 	f->last_ds = 0;
 }
 
+/* TOP lives in its own field here; the guest sees it inside the status word (fnstsw). */
 uint16_t x87_status_word(const struct cpu_x87 *f)
 {
 	return (uint16_t)((f->status & ~FSW_TOP) | (f->top & 7u) << FSW_TOP_SHIFT);

@@ -41,6 +41,7 @@ static char output[1 << 16];
 static size_t output_len, expect_from;
 static int failures;
 
+/* Deadlines use the monotonic clock, so a change of wall time cannot stretch or cut a wait. */
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -89,6 +90,7 @@ static int read_output(int master, int ms)
 	return 1;
 }
 
+/* Print one line of the verdict ("ok STEP" or "not ok STEP: WHY"); failures decide the exit status. */
 static void result(bool ok, const char *step, const char *why)
 {
 	if (ok) {
@@ -115,6 +117,10 @@ static void step_raw(int slave, int master)
 	result(false, "raw", "ICANON/ECHO/ISIG still set after 10 s");
 }
 
+/*
+ * expect=TEXT: wait for TEXT in the output after the previous match, so
+ * two expects of the same prompt need two prompts.
+ */
 static void step_expect(int master, const char *arg, const char *step)
 {
 	char want[512];
@@ -133,6 +139,7 @@ static void step_expect(int master, const char *arg, const char *step)
 	result(false, step, "not seen in the output");
 }
 
+/* send=TEXT: type TEXT at the terminal as a user would (\x03 is a Ctrl-C). */
 static void step_send(int master, const char *arg, const char *step)
 {
 	char text[512];
@@ -180,6 +187,10 @@ static int reap(pid_t pid, int master)
 	return status;
 }
 
+/*
+ * Open the pty in cooked mode, start the command on it, play the steps, then
+ * report how the command ended and whether it left the terminal as it found it.
+ */
 int main(int argc, char **argv)
 {
 	const char *errfile = "/dev/null", *transcript = NULL;
