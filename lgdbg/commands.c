@@ -36,15 +36,14 @@ static bool print_request(struct shell *sh, const char *req)
 	return ok;
 }
 
+/*
+ * regs: the launcher answers with name/value pairs; lay them out as a register
+ * dump, with eip named from the symbols and the set flags spelt out.
+ */
 static bool cmd_regs(struct shell *sh, const char *args)
 {
-	static const char *const gpr[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
-	static const char *const seg[6] = {"cs", "ss", "ds", "es", "fs", "gs"};
-	static const struct { uint32_t bit; const char *name; } flags[] = {
-		{0x1, "CF"}, {0x4, "PF"}, {0x10, "AF"}, {0x40, "ZF"}, {0x80, "SF"}, {0x100, "TF"},
-		{0x200, "IF"}, {0x400, "DF"}, {0x800, "OF"}, {0x4000, "NT"}, {0x10000, "RF"}, {0x20000, "VM"},
-	};
-	char *body, v[64], sym[300];
+	static const char *const seg[6] = {"cs", "ss", "ds", "es", "fs", "gs"}; /* display order */
+	char *body, v[64], sym[300], names[64];
 	(void)args;
 	if (!session_request(&sh->s, &body, "regs")) {
 		shell_error("%s", body);
@@ -52,15 +51,14 @@ static bool cmd_regs(struct shell *sh, const char *args)
 		return false;
 	}
 	for (unsigned i = 0; i < 8; i++)
-		printf("%s %s%s", gpr[i], body_value(body, gpr[i], v, sizeof(v)) ? v : "?", i % 4 == 3 ? "\n" : "  ");
+		printf("%s %s%s", cpu_reg_name(i), body_value(body, cpu_reg_name(i), v, sizeof(v)) ? v : "?",
+		       i % 4 == 3 ? "\n" : "  ");
 	uint32_t eip = (uint32_t)strtoul(body_value(body, "eip", v, sizeof(v)) ? v : "0", NULL, 0);
 	uint32_t efl = (uint32_t)strtoul(body_value(body, "eflags", v, sizeof(v)) ? v : "0", NULL, 0);
 	sym_suffix(&sh->s.syms, eip, sym, sizeof(sym));
-	printf("eip 0x%08x%s  eflags 0x%08x [", eip, sym, efl);
-	for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (efl & flags[i].bit)
-			printf(" %s", flags[i].name);
-	printf(" ]  cpl %s\n", body_value(body, "cpl", v, sizeof(v)) ? v : "?");
+	cpu_eflags_names(efl, names, sizeof(names));
+	printf("eip 0x%08x%s  eflags 0x%08x [%s%s ]  cpl %s\n", eip, sym, efl, *names ? " " : "", names,
+	       body_value(body, "cpl", v, sizeof(v)) ? v : "?");
 	for (unsigned i = 0; i < 6; i++)
 		printf("%s %s%s", seg[i], body_value(body, seg[i], v, sizeof(v)) ? v : "?", i == 5 ? "\n" : "  ");
 	printf("cr0 %s", body_value(body, "cr0", v, sizeof(v)) ? v : "?");
@@ -158,6 +156,7 @@ static size_t fetch_events(struct shell *sh, const char *req, struct event **ev)
 	return n;
 }
 
+/* hcalls [N]: the last N hypercalls, oldest first: what the guest kernel asked the host for. */
 static bool cmd_hcalls(struct shell *sh, const char *args)
 {
 	struct event *ev;
@@ -327,12 +326,14 @@ static bool resume_and_wait(struct shell *sh, const char *req)
 	return ok;
 }
 
+/* continue: run until something stops the guest; Ctrl-C meanwhile asks for a stop. */
 static bool cmd_continue(struct shell *sh, const char *args)
 {
 	(void)args;
 	return resume_and_wait(sh, "continue");
 }
 
+/* step [N]: run N instructions (default 1), then show where the guest stopped. */
 static bool cmd_step(struct shell *sh, const char *args)
 {
 	char req[64];
@@ -340,6 +341,7 @@ static bool cmd_step(struct shell *sh, const char *args)
 	return resume_and_wait(sh, req);
 }
 
+/* stop: pause a running guest and show where it is, as after a breakpoint. */
 static bool cmd_stop(struct shell *sh, const char *args)
 {
 	char *body;
@@ -376,9 +378,12 @@ static bool add_point(struct shell *sh, const char *cmd, const char *args)
 	return ok;
 }
 
+/* break: no argument lists the points the launcher keeps; else set one (see add_point()). */
 static bool cmd_break(struct shell *sh, const char *args) { return add_point(sh, "break", args); }
+/* tbreak: a breakpoint the launcher deletes the first time it is hit. */
 static bool cmd_tbreak(struct shell *sh, const char *args) { return add_point(sh, "tbreak", args); }
 
+/* watch: like break it needs an address; LEN and the access kind go to the launcher as typed. */
 static bool cmd_watch(struct shell *sh, const char *args)
 {
 	if (!*args)
@@ -386,6 +391,7 @@ static bool cmd_watch(struct shell *sh, const char *args)
 	return add_point(sh, "watch", args);
 }
 
+/* delete [N]: the launcher numbers the points, so N (or nothing, for all) goes straight to it. */
 static bool cmd_delete(struct shell *sh, const char *args)
 {
 	char req[64];
@@ -393,11 +399,16 @@ static bool cmd_delete(struct shell *sh, const char *args)
 	return print_request(sh, req);
 }
 
+/* The views the launcher formats itself (idt, gdt, tlb, crash): we only print them. */
 static bool cmd_idt(struct shell *sh, const char *args) { (void)args; return print_request(sh, "idt"); }
 static bool cmd_gdt(struct shell *sh, const char *args) { (void)args; return print_request(sh, "gdt"); }
 static bool cmd_tlb(struct shell *sh, const char *args) { (void)args; return print_request(sh, "tlb"); }
 static bool cmd_crash(struct shell *sh, const char *args) { (void)args; return print_request(sh, "crash"); }
 
+/*
+ * pt VA: a virtual address through the guest's page tables beside its shadow
+ * (TLB) entry, to see where the two disagree.  VA may be a symbol or $reg.
+ */
 static bool cmd_pt(struct shell *sh, const char *args)
 {
 	uint32_t va;
@@ -466,18 +477,21 @@ static bool leave(struct shell *sh, bool kill_child)
 	return true;
 }
 
+/* detach: let go and leave the guest running (under `lgdbg run`, wait for it to end). */
 static bool cmd_detach(struct shell *sh, const char *args)
 {
 	(void)args;
 	return leave(sh, false);
 }
 
+/* quit: like detach, but a guest that `lgdbg run` started is killed rather than waited for. */
 static bool cmd_quit(struct shell *sh, const char *args)
 {
 	(void)args;
 	return leave(sh, true);
 }
 
+/* help [CMD]: the one-line summaries from shell_commands[], or one command's longer help. */
 static bool cmd_help(struct shell *sh, const char *args)
 {
 	(void)sh;

@@ -10,23 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/host.h"
 #include "shell.h"
 
-#define PAGE_OFFSET 0xC0000000u /* Linux kernels run at addr - PAGE_OFFSET before their first page tables */
 #define DISAS_DEFAULT 12u
 #define DISAS_MAX_BYTES 65536u
 #define X_MAX_UNITS 4096u
 
-/* The symbol covering addr, also at its PAGE_OFFSET alias (a kernel in linear mode). */
+/* The symbol covering addr, also at its KERNEL_PAGE_OFFSET alias (a kernel in linear mode). */
 static const struct symbol *lookup(const struct symbols *syms, uint32_t addr, uint32_t *base)
 {
 	const struct symbol *s = symbols_lookup(syms, addr);
 	*base = addr;
-	if (!s && addr < PAGE_OFFSET && (s = symbols_lookup(syms, addr + PAGE_OFFSET))) {
+	if (!s && addr < KERNEL_PAGE_OFFSET && (s = symbols_lookup(syms, addr + KERNEL_PAGE_OFFSET))) {
 		/* Only a symbol with a size proves the alias: a label would swallow every low address. */
 		if (!s->size)
 			return NULL;
-		*base = addr + PAGE_OFFSET;
+		*base = addr + KERNEL_PAGE_OFFSET;
 	}
 	return s;
 }

@@ -200,3 +200,24 @@ const char *cpu_stop_kind_name(enum cpu_stop_kind kind)
 	}
 	return "unknown";
 }
+
+void cpu_eflags_names(uint32_t eflags, char *buf, unsigned len)
+{
+	static const struct { uint32_t bit; const char *name; } flags[] = {
+		{EFLAGS_CF, "CF"}, {EFLAGS_PF, "PF"}, {EFLAGS_AF, "AF"}, {EFLAGS_ZF, "ZF"}, {EFLAGS_SF, "SF"},
+		{EFLAGS_TF, "TF"}, {EFLAGS_IF, "IF"}, {EFLAGS_DF, "DF"}, {EFLAGS_OF, "OF"}, {EFLAGS_NT, "NT"},
+		{EFLAGS_RF, "RF"}, {EFLAGS_VM, "VM"},
+	};
+	unsigned used = 0;
+	if (len)
+		buf[0] = '\0';
+	for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (!(eflags & flags[i].bit) || used + 4 > len)
+			continue;
+		if (used)
+			buf[used++] = ' ';
+		buf[used++] = flags[i].name[0];
+		buf[used++] = flags[i].name[1];
+		buf[used] = '\0';
+	}
+}

@@ -34,6 +34,18 @@ enum cpu_reg { CPU_EAX, CPU_ECX, CPU_EDX, CPU_EBX, CPU_ESP, CPU_EBP, CPU_ESI, CP
 /* Segment registers, in the encoding order of the sreg field. */
 enum cpu_sreg { CPU_ES, CPU_CS, CPU_SS, CPU_DS, CPU_FS, CPU_GS, CPU_NSREGS };
 
+/* Register names, for reports and debuggers. */
+static inline const char *cpu_reg_name(unsigned r)
+{
+	static const char *const names[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
+	return r < 8 ? names[r] : "?";
+}
+static inline const char *cpu_sreg_name(unsigned s)
+{
+	static const char *const names[CPU_NSREGS] = {"es", "cs", "ss", "ds", "fs", "gs"};
+	return s < CPU_NSREGS ? names[s] : "?";
+}
+
 /* EFLAGS bits. */
 #define EFLAGS_CF 0x00000001u
 #define EFLAGS_FIXED1 0x00000002u /* bit 1 always reads as one */
@@ -306,6 +318,9 @@ bool cpu_deliver_gate(struct cpu *cpu, uint16_t selector, uint32_t offset, bool 
  * tests; the host's own guest-physical accesses do not go through here.
  */
 bool cpu_read_linear(struct cpu *cpu, uint32_t la, void *buf, uint32_t len);
+
+/* The set status and control flags by name ("PF ZF IF"), for reports and debuggers. */
+void cpu_eflags_names(uint32_t eflags, char *buf, unsigned len);
 
 /* Write back the whole eflags image including the lazily computed arithmetic flags. */
 uint32_t cpu_get_eflags(struct cpu *cpu);

@@ -32,16 +32,6 @@ static void traps_start(struct lguest *lg)
 	memset(reported_vector, 0, sizeof(reported_vector));
 }
 
-static unsigned gate_type(uint32_t hi)
-{
-	return (hi >> 8) & 0xf;
-}
-
-static unsigned gate_dpl(uint32_t hi)
-{
-	return (hi >> 13) & 3;
-}
-
 /* The vectors from 32 up that have a gate, as ranges ("32-47, 128"), or "none". */
 static void loaded_vectors(struct lguest *lg, char *buf, size_t len)
 {

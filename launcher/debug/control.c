@@ -31,7 +31,6 @@
 #include "debug/gdbstub.h"
 #include "host/host.h"
 
-#define PAGE_OFFSET 0xC0000000u /* Linux's: kernels run at addr - PAGE_OFFSET in linear mode */
 
 /* One control socket per launcher: the run loop's hook finds it here. */
 static struct control *active;
@@ -190,14 +189,14 @@ static void set_stop(struct control *c, const char *fmt, ...)
 
 /* ---- breakpoints and watchpoints ---- */
 
-/* Does an access at [va, va+len) touch [addr, addr+plen)?  In linear mode also addr - PAGE_OFFSET. */
+/* Does an access at [va, va+len) touch [addr, addr+plen)?  In linear mode also addr - KERNEL_PAGE_OFFSET. */
 static bool touches(struct lguest *lg, uint32_t addr, uint32_t plen, uint32_t va, uint32_t len)
 {
 	uint64_t a = addr, b = va;
 	if (b < a + plen && a < b + len)
 		return true;
-	if (lg->linear_pages && addr >= PAGE_OFFSET) {
-		a = addr - PAGE_OFFSET;
+	if (lg->linear_pages && addr >= KERNEL_PAGE_OFFSET) {
+		a = addr - KERNEL_PAGE_OFFSET;
 		return b < a + plen && a < b + len;
 	}
 	return false;

@@ -37,14 +37,12 @@ static int hello(struct control *c, const char *arg, FILE *f, char *err, size_t 
 /* Every register as "name 0xvalue", plus the instruction count and halted flag. */
 static void regs(struct control *c, FILE *f)
 {
-	static const char *const names[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
-	static const char *const snames[CPU_NSREGS] = {"es", "cs", "ss", "ds", "fs", "gs"};
 	struct cpu *cpu = &c->lg->cpu;
 	for (unsigned i = 0; i < 8; i++)
-		fprintf(f, "%s 0x%08x\n", names[i], cpu->regs[i]);
+		fprintf(f, "%s 0x%08x\n", cpu_reg_name(i), cpu->regs[i]);
 	fprintf(f, "eip 0x%08x\neflags 0x%08x\n", cpu->eip, cpu_get_eflags(cpu));
 	for (unsigned i = 0; i < CPU_NSREGS; i++)
-		fprintf(f, "%s 0x%04x\n", snames[i], cpu->seg[i].selector);
+		fprintf(f, "%s 0x%04x\n", cpu_sreg_name(i), cpu->seg[i].selector);
 	fprintf(f, "cr0 0x%08x\ncr2 0x%08x\ncr3 0x%08x\ncpl %u\nicount %llu\nhalted %d\nlinear %d\n", cpu->cr0, cpu->cr2,
 	        cpu->cr3, cpu->cpl, (unsigned long long)cpu->icount, c->lg->halted, c->lg->linear_pages);
 }
@@ -68,19 +66,15 @@ static int mem(struct control *c, const char *arg, FILE *f, char *err, size_t er
 		snprintf(err, errlen, "usage: mem ADDR LEN [guest|phys] (LEN at most %u)", MEM_MAX);
 		return -1;
 	}
-	for (unsigned long i = 0; i < len && addr + i <= 0xffffffffu; i++) {
-		uint32_t va = (uint32_t)(addr + i), pa = va;
-		if (view[0] == 'g') {
-			struct gdb_walk w;
-			gdb_walk_guest(lg, va, &w);
-			if (!w.mapped)
-				break;
-			pa = w.pa;
-		}
-		if (!guest_range_ok(&lg->mem, pa, 1))
-			break;
-		fprintf(f, "%02x", *(uint8_t *)guest_ptr(&lg->mem, pa));
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
+	uint32_t n = inspect_read(lg, (uint32_t)addr, buf, (uint32_t)len, view[0] == 'p');
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(f, "%02x", buf[i]);
+	free(buf);
 	fprintf(f, "\n");
 	return 1;
 }

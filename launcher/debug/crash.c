@@ -11,22 +11,11 @@
 #include <string.h>
 
 #include "debug/crash.h"
+#include "debug/inspect.h"
 #include "host/host.h"
 
 #define CODE_BYTES 32
 #define STACK_WORDS 24
-
-/* Copy guest virtual memory for a report; stops at the first unmapped byte. */
-static uint32_t read_virtual(struct lguest *lg, uint32_t va, uint8_t *buf, uint32_t len)
-{
-	uint32_t done = 0, pa, pde, pte;
-	while (done < len) {
-		if (!guest_walk(lg, va + done, &pa, &pde, &pte) || !guest_range_ok(&lg->mem, pa, 1))
-			break;
-		buf[done++] = *(uint8_t *)guest_ptr(&lg->mem, pa);
-	}
-	return done;
-}
 
 static const char *death_name(enum guest_death d)
 {
@@ -43,28 +32,19 @@ static const char *death_name(enum guest_death d)
 /* General, segment and control registers, named and symbolized. */
 static void report_registers(struct lguest *lg, FILE *f)
 {
-	static const char *const names[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
-	static const char *const snames[CPU_NSREGS] = {"es", "cs", "ss", "ds", "fs", "gs"};
-	static const struct { uint32_t bit; const char *name; } flags[] = {
-		{EFLAGS_CF, "CF"}, {EFLAGS_PF, "PF"}, {EFLAGS_AF, "AF"}, {EFLAGS_ZF, "ZF"}, {EFLAGS_SF, "SF"},
-		{EFLAGS_TF, "TF"}, {EFLAGS_IF, "IF"}, {EFLAGS_DF, "DF"}, {EFLAGS_OF, "OF"}, {EFLAGS_NT, "NT"},
-		{EFLAGS_RF, "RF"}, {EFLAGS_VM, "VM"},
-	};
 	struct cpu *cpu = &lg->cpu;
-	char sym[160];
+	char sym[160], names[64];
 	uint32_t efl = cpu_get_eflags(cpu);
 
 	fprintf(f, "registers:\n");
 	for (unsigned i = 0; i < 8; i++)
-		fprintf(f, "  %s 0x%08x%s", names[i], cpu->regs[i], i % 4 == 3 ? "\n" : "");
+		fprintf(f, "  %s 0x%08x%s", cpu_reg_name(i), cpu->regs[i], i % 4 == 3 ? "\n" : "");
 	describe_addr(lg, cpu->eip, sym, sizeof(sym));
-	fprintf(f, "  eip 0x%08x%s  cpl %u\n  eflags 0x%08x [", cpu->eip, sym, cpu->cpl, efl);
-	for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (efl & flags[i].bit)
-			fprintf(f, " %s", flags[i].name);
-	fprintf(f, " ] iopl %u\n", (efl >> 12) & 3);
+	cpu_eflags_names(efl, names, sizeof(names));
+	fprintf(f, "  eip 0x%08x%s  cpl %u\n  eflags 0x%08x [%s%s ] iopl %u\n", cpu->eip, sym, cpu->cpl, efl,
+	        *names ? " " : "", names, (efl >> 12) & 3);
 	for (unsigned i = 0; i < CPU_NSREGS; i++)
-		fprintf(f, "  %s 0x%04x base 0x%08x limit 0x%08x%s", snames[i], cpu->seg[i].selector, cpu->seg[i].base,
+		fprintf(f, "  %s 0x%04x base 0x%08x limit 0x%08x%s", cpu_sreg_name(i), cpu->seg[i].selector, cpu->seg[i].base,
 		        cpu->seg[i].limit, i % 2 ? "\n" : "");
 	fprintf(f, "  cr0 0x%08x cr2 0x%08x cr3 0x%08x\n", cpu->cr0, cpu->cr2, cpu->cr3);
 	fprintf(f, "  paging: %s", lg->linear_pages ? "1:1 linear mode (no NEW_PGTABLE yet)" : "guest page tables");
@@ -128,7 +108,7 @@ static void report_fault(struct lguest *lg, FILE *f, const struct event *ev, uns
 static void report_code(struct lguest *lg, FILE *f)
 {
 	uint8_t code[CODE_BYTES];
-	uint32_t n = read_virtual(lg, lg->cpu.eip, code, sizeof(code));
+	uint32_t n = inspect_read(lg, lg->cpu.eip, code, sizeof(code), false);
 	csh cs;
 	cs_insn *insn;
 	char sym[160];
@@ -160,7 +140,7 @@ static void report_stack(struct lguest *lg, FILE *f)
 {
 	uint8_t buf[STACK_WORDS * 4];
 	uint32_t esp = lg->cpu.regs[CPU_ESP];
-	uint32_t n = read_virtual(lg, esp, buf, sizeof(buf)) / 4;
+	uint32_t n = inspect_read(lg, esp, buf, sizeof(buf), false) / 4;
 	char sym[160];
 	fprintf(f, "stack at 0x%08x:%s\n", esp, n ? "" : " not mapped");
 	for (uint32_t i = 0; i < n; i++) {
@@ -185,37 +165,19 @@ static void report_idt(struct lguest *lg, FILE *f)
 		while (last + 1 < 256 && idt_present(lg, last + 1) && ((lg->idt_hi[last + 1] ^ hi) & 0xff00u) == 0 &&
 		       v >= 32)
 			last++;
-		uint32_t off = (lg->idt_lo[v] & 0xffffu) | (hi & 0xffff0000u);
+		uint32_t off = gate_offset(lg->idt_lo[v], hi);
 		describe_addr(lg, off, sym, sizeof(sym));
 		if (last == v)
-			fprintf(f, "  %3u: %s gate dpl %u -> 0x%08x%s\n", v, ((hi >> 8) & 0xf) == 0xe ? "interrupt" : "trap",
-			        (hi >> 13) & 3, off, sym);
+			fprintf(f, "  %3u: %s gate dpl %u -> 0x%08x%s\n", v, gate_type(hi) == 0xe ? "interrupt" : "trap",
+			        gate_dpl(hi), off, sym);
 		else
 			fprintf(f, "  %3u-%u: %s gates dpl %u (first -> 0x%08x%s)\n", v, last,
-			        ((hi >> 8) & 0xf) == 0xe ? "interrupt" : "trap", (hi >> 13) & 3, off, sym);
+			        gate_type(hi) == 0xe ? "interrupt" : "trap", gate_dpl(hi), off, sym);
 		loaded += last - v;
 		v = last;
 	}
 	if (!loaded)
 		fprintf(f, "  empty: the guest loaded no gates, so every trap is fatal\n");
-}
-
-/* The host-held GDT, non-empty entries decoded. */
-static void report_gdt(struct lguest *lg, FILE *f)
-{
-	fprintf(f, "GDT (host-held, after lguest's fixups):\n");
-	for (unsigned i = 0; i < GDT_ENTRIES; i++) {
-		uint64_t d = lg->gdt[i];
-		if (!d)
-			continue;
-		uint32_t lo = (uint32_t)d, hi = (uint32_t)(d >> 32);
-		uint32_t base = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000u);
-		uint32_t limit = (lo & 0xffff) | (hi & 0xf0000);
-		if (hi & 0x800000)
-			limit = limit << 12 | 0xfff;
-		fprintf(f, "  %2u (sel 0x%02x): base 0x%08x limit 0x%08x type 0x%x dpl %u%s%s\n", i, i * 8, base, limit,
-		        (hi >> 8) & 0xf, (hi >> 13) & 3, (hi & 0x1000) ? "" : " system", (hi & 0x8000) ? "" : " not-present");
-	}
 }
 
 /* The last events from the always-on ring. */
@@ -245,6 +207,7 @@ void crash_report(struct lguest *lg, FILE *f)
 	report_code(lg, f);
 	report_stack(lg, f);
 	report_idt(lg, f);
-	report_gdt(lg, f);
+	fprintf(f, "GDT (host-held, after lguest's fixups):\n");
+	inspect_gdt(lg, f);
 	report_events(lg, f, ev, n);
 }

@@ -22,6 +22,15 @@ bool events_add_sink(struct event_stream *s, const struct event_sink *sink)
 	return true;
 }
 
+void events_remove_sink(struct event_stream *s, void *ctx)
+{
+	unsigned kept = 0;
+	for (unsigned i = 0; i < s->nsinks; i++)
+		if (s->sink[i].ctx != ctx)
+			s->sink[kept++] = s->sink[i];
+	s->nsinks = kept;
+}
+
 void event_emit(struct lguest *lg, enum event_kind kind, uint8_t sub, unsigned nargs, const uint32_t *args)
 {
 	struct event_stream *s = &lg->events;

@@ -75,6 +75,8 @@ struct event_stream {
 
 /* Add a consumer; false if there is no room. */
 bool events_add_sink(struct event_stream *s, const struct event_sink *sink);
+/* Remove every consumer registered with this ctx (a trace stopped from the debugger). */
+void events_remove_sink(struct event_stream *s, void *ctx);
 
 /* Emit an event with up to EVENT_ARGS arguments, stamped with the CPU's count, eip and CPL. */
 void event_emit(struct lguest *lg, enum event_kind kind, uint8_t sub, unsigned nargs, const uint32_t *args);

@@ -37,6 +37,7 @@
 
 #include "debug/gdbstub_internal.h"
 #include "debug/sockets.h"
+#include "debug/trace.h"
 #include "host/host.h"
 
 #define DEFAULT_PORT 1234
@@ -512,6 +513,8 @@ void gdbstub_attach(struct gdbstub *g, struct lguest *lg)
 	};
 	gdb_session_init(g, lg);
 	lg->dbg = &g->hooks;
+	if (g->trace)
+		trace_attach(g->trace, lg); /* a trace started from gdb goes on across reboots */
 	sink.event = on_event;
 	sink.ctx = g;
 	if (!events_add_sink(&lg->events, &sink))
@@ -530,6 +533,11 @@ void gdbstub_close(struct gdbstub *g)
 	if (g->unix_path)
 		unlink(g->unix_path);
 	gdb_session_free(g);
+	if (g->trace) {
+		char err[300];
+		if (!trace_close(g->trace, err, sizeof(err)))
+			fprintf(stderr, "lguest: gdb trace: %s\n", err);
+	}
 	free(g->unix_path);
 	free(g->script_path);
 	free(g->kernel_path);

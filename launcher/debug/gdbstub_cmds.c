@@ -273,7 +273,7 @@ bool gdb_bp_at(struct gdbstub *g, uint32_t eip, uint32_t *bp_addr, bool *alias)
 	if (!g->lg->linear_pages)
 		return false;
 	for (size_t i = 0; i < g->nbps; i++)
-		if (g->bps[i].addr >= GDB_PAGE_OFFSET && g->bps[i].addr - GDB_PAGE_OFFSET == eip) {
+		if (g->bps[i].addr >= KERNEL_PAGE_OFFSET && g->bps[i].addr - KERNEL_PAGE_OFFSET == eip) {
 			*bp_addr = g->bps[i].addr;
 			*alias = true;
 			return true;
@@ -287,7 +287,7 @@ static bool wp_overlaps(struct gdbstub *g, const struct gdb_wp *w, uint32_t va, 
 	*alias = false;
 	if (overlaps(va, len, w->addr, w->len))
 		return true;
-	if (g->lg->linear_pages && w->addr >= GDB_PAGE_OFFSET && overlaps(va, len, w->addr - GDB_PAGE_OFFSET, w->len)) {
+	if (g->lg->linear_pages && w->addr >= KERNEL_PAGE_OFFSET && overlaps(va, len, w->addr - KERNEL_PAGE_OFFSET, w->len)) {
 		*alias = true;
 		return true;
 	}
@@ -312,7 +312,7 @@ bool gdb_watch_hit(struct gdbstub *g, uint32_t va, unsigned size, int access, ch
 		            : access == CPU_ACCESS_READ ? (w->type == 3 || w->type == 4) : false;
 		if (!wanted || !wp_overlaps(g, w, va, size, &alias))
 			continue;
-		uint32_t hit = alias ? va + GDB_PAGE_OFFSET : va;
+		uint32_t hit = alias ? va + KERNEL_PAGE_OFFSET : va;
 		if (hit < w->addr)
 			hit = w->addr;
 		static const char *const kinds[] = {"watch", "rwatch", "awatch"};

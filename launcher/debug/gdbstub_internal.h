@@ -24,8 +24,6 @@
 
 /* The largest packet payload we accept or send (advertised as PacketSize). */
 #define GDB_MAX_PACKET 16384u
-/* Linux's PAGE_OFFSET: kernel symbols live here, the kernel runs at addr - it before paging. */
-#define GDB_PAGE_OFFSET 0xC0000000u
 
 /* ---- framing (gdbstub_rsp.c) ---- */
 
@@ -98,6 +96,8 @@ struct gdbstub {
 	/* Transport (gdbstub.c). */
 	int listen_fd, fd;
 	char *unix_path, *script_path, *kernel_path;
+	struct trace_writer *trace; /* `monitor trace on`: a trace started from gdb */
+	char trace_path[512];
 	char where[160]; /* "127.0.0.1:1234" or the socket path, for messages */
 	struct rsp_parser parser;
 	bool no_ack;

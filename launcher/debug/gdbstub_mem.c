@@ -37,10 +37,10 @@ void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w)
 	if (w->linear) {
 		w->mapped = true;
 		w->pa = va;
-		if (va >= GDB_PAGE_OFFSET && !guest_range_ok(&lg->mem, va, 1) &&
-		    guest_range_ok(&lg->mem, va - GDB_PAGE_OFFSET, 1)) {
+		if (va >= KERNEL_PAGE_OFFSET && !guest_range_ok(&lg->mem, va, 1) &&
+		    guest_range_ok(&lg->mem, va - KERNEL_PAGE_OFFSET, 1)) {
 			w->alias = true;
-			w->pa = va - GDB_PAGE_OFFSET;
+			w->pa = va - KERNEL_PAGE_OFFSET;
 		}
 		return;
 	}

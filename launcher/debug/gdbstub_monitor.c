@@ -5,11 +5,13 @@
  * shadow TLB, checker findings, the death report -- and the stub's
  * switches (memory view, interrupts while stepping).
  */
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug/trace.h"
 #include "debug/checks.h"
 #include "debug/gdbstub_internal.h"
 #include "debug/inspect.h"
@@ -49,7 +51,8 @@ static void help(struct out *o)
 	       "  tlb                    what the current shadow slot maps (the guest's \"TLB\")\n"
 	       "  checks                 porting-mistake checker findings\n"
 	       "  crash                  the death reason and the last events\n"
-	       "  trace on|off           event tracing\n"
+	       "  trace on [FILE]|off    write every event from now on to a trace file\n"
+	       "                         (lgdbg trace FILE reads it; default $TMPDIR/lguest-PID-gdb.trace)\n"
 	       "  phys on|off            memory reads/writes use guest-physical addresses\n"
 	       "  memview guest|shadow|physical\n"
 	       "                         how gdb's addresses are translated (default guest)\n"
@@ -158,6 +161,49 @@ static void crash(struct gdbstub *g, struct out *o)
 }
 
 /* "on"/"off" into a bool; false if neither. */
+/*
+ * `monitor trace on [FILE]` starts a trace file from this point (the
+ * same format as --trace); `monitor trace off` finishes it.
+ */
+static void trace_command(struct gdbstub *g, struct out *o, const char *arg)
+{
+	char err[300];
+	if (strncmp(arg, "on", 2) == 0 && (arg[2] == '\0' || arg[2] == ' ')) {
+		const char *file = arg + 2;
+		while (*file == ' ')
+			file++;
+		if (g->trace) {
+			say(o, "trace: already writing %s\n", g->trace_path);
+			return;
+		}
+		if (*file) {
+			snprintf(g->trace_path, sizeof(g->trace_path), "%s", file);
+		} else {
+			const char *dir = getenv("TMPDIR");
+			snprintf(g->trace_path, sizeof(g->trace_path), "%s/lguest-%d-gdb.trace", dir && *dir ? dir : "/tmp",
+			         (int)getpid());
+		}
+		g->trace = trace_open(g->trace_path, g->lg, g->kernel_path, "", err, sizeof(err));
+		if (!g->trace)
+			say(o, "trace: %s\n", err);
+		else if (!trace_attach(g->trace, g->lg))
+			say(o, "trace: no room for another event sink\n");
+		else
+			say(o, "trace: writing every event to %s (lgdbg trace %s)\n", g->trace_path, g->trace_path);
+	} else if (strcmp(arg, "off") == 0) {
+		if (!g->trace) {
+			say(o, "trace: not on\n");
+			return;
+		}
+		trace_detach(g->trace, g->lg);
+		bool ok = trace_close(g->trace, err, sizeof(err));
+		g->trace = NULL;
+		say(o, ok ? "trace: %s written\n" : "trace: %s: %s\n", g->trace_path, err);
+	} else {
+		say(o, "trace: %s (monitor trace on [FILE] | off)\n", g->trace ? g->trace_path : "off");
+	}
+}
+
 static bool on_off(const char *arg, bool *v)
 {
 	if (strcmp(arg, "on") == 0)
@@ -199,8 +245,7 @@ void gdb_monitor(struct gdbstub *g, const char *line)
 	else if (strcmp(cmd, "crash") == 0)
 		crash(g, &o);
 	else if (strcmp(cmd, "trace") == 0)
-		say(&o, "trace: not available from the debugger in this build; start lguest with its "
-		                     "tracing option instead (the event history is in `monitor crash`)\n");
+		trace_command(g, &o, arg);
 	else if (strcmp(cmd, "phys") == 0 && on_off(arg, &v)) {
 		g->view = v ? VIEW_PHYSICAL : VIEW_GUEST;
 		say(&o, "memory view: %s\n", gdb_view_name(g->view));

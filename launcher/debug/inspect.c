@@ -11,6 +11,26 @@
 
 #define TLB_LIST_MAX 256u
 
+uint32_t inspect_read(struct lguest *lg, uint32_t addr, uint8_t *buf, uint32_t len, bool physical)
+{
+	uint32_t done = 0;
+	while (done < len && (uint64_t)addr + done <= 0xffffffffu) {
+		uint32_t pa = addr + done;
+		if (!physical) {
+			struct gdb_walk w;
+			gdb_walk_guest(lg, pa, &w);
+			if (!w.mapped)
+				break;
+			pa = w.pa;
+		}
+		if (!guest_range_ok(&lg->mem, pa, 1))
+			break;
+		buf[done++] = *(uint8_t *)guest_ptr(&lg->mem, pa);
+	}
+	return done;
+}
+
+/* The interrupt gates the guest loaded, one line each. */
 void inspect_idt(struct lguest *lg, FILE *f)
 {
 	unsigned shown = 0;
@@ -18,9 +38,9 @@ void inspect_idt(struct lguest *lg, FILE *f)
 		if (!idt_present(lg, v))
 			continue;
 		uint32_t lo = lg->idt_lo[v], hi = lg->idt_hi[v];
-		unsigned type = (hi >> 8) & 0xf;
-		fprintf(f, "  %3u  %04x:%08x  %s gate  dpl %u%s\n", v, lo >> 16, (lo & 0xffffu) | (hi & 0xffff0000u),
-		        type == 0xe ? "interrupt" : type == 0xf ? "trap" : "?", (hi >> 13) & 3,
+		unsigned type = gate_type(hi);
+		fprintf(f, "  %3u  %04x:%08x  %s gate  dpl %u%s\n", v, lo >> 16, gate_offset(lo, hi),
+		        type == 0xe ? "interrupt" : type == 0xf ? "trap" : "?", gate_dpl(hi),
 		        direct_trap_capable(lg, v) ? "  (direct)" : "");
 		shown++;
 	}
@@ -28,19 +48,17 @@ void inspect_idt(struct lguest *lg, FILE *f)
 		fprintf(f, "no interrupt gates loaded yet\n");
 }
 
+/* The host-held GDT, non-empty entries decoded, one line each. */
 void inspect_gdt(struct lguest *lg, FILE *f)
 {
 	for (unsigned i = 0; i < GDT_ENTRIES; i++) {
 		uint64_t d = lg->gdt[i];
 		if (!d)
 			continue;
-		uint32_t lo = (uint32_t)d, hi = (uint32_t)(d >> 32);
-		uint32_t base = (lo >> 16) | (hi & 0xffu) << 16 | (hi & 0xff000000u);
-		uint32_t limit = (lo & 0xffffu) | (hi & 0xf0000u);
-		if (hi & 0x800000u)
-			limit = limit << 12 | 0xfffu;
+		uint32_t hi = (uint32_t)(d >> 32), base, limit;
+		descriptor_base_limit(d, &base, &limit);
 		fprintf(f, "  %2u  sel 0x%02x  base 0x%08x limit 0x%08x  type 0x%x %s dpl %u %s\n", i, i * 8, base, limit,
-		        (hi >> 8) & 0xf, (hi & 0x1000u) ? ((hi & 0x800u) ? "code" : "data") : "system", (hi >> 13) & 3,
+		        gate_type(hi), (hi & 0x1000u) ? ((hi & 0x800u) ? "code" : "data") : "system", gate_dpl(hi),
 		        (hi & 0x8000u) ? "present" : "not-present");
 	}
 }

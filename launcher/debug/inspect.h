@@ -8,10 +8,18 @@
 #ifndef LGUEST_INSPECT_H
 #define LGUEST_INSPECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 struct lguest;
+
+/*
+ * Copy guest memory from addr: through the guest's own page tables (with
+ * the linear-mode alias of kernel addresses), or physical.  Stops at the
+ * first byte with nothing behind it; returns how many were copied.
+ */
+uint32_t inspect_read(struct lguest *lg, uint32_t addr, uint8_t *buf, uint32_t len, bool physical);
 
 /* The interrupt gates the guest loaded, one line each. */
 void inspect_idt(struct lguest *lg, FILE *f);

@@ -190,6 +190,11 @@ bool trace_attach(struct trace_writer *t, struct lguest *lg)
 	return events_add_sink(&lg->events, &(struct event_sink){trace_event, t});
 }
 
+void trace_detach(struct trace_writer *t, struct lguest *lg)
+{
+	events_remove_sink(&lg->events, t);
+}
+
 bool trace_close(struct trace_writer *t, char *err, size_t errlen)
 {
 	if (!t->error && !trace_buf_reserve(&t->buf, 11))

@@ -31,6 +31,9 @@ struct trace_writer *trace_open(const char *path, const struct lguest *lg, const
 /* Record the events of this boot of the guest; false if its stream has no room for another sink. */
 bool trace_attach(struct trace_writer *t, struct lguest *lg);
 
+/* Stop recording this boot's events (the writer stays open). */
+void trace_detach(struct trace_writer *t, struct lguest *lg);
+
 /*
  * Write the end record, flush and close, and free the writer.  False with
  * a message in err if any write failed along the way.

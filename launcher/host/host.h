@@ -55,6 +55,11 @@ enum {
 #define LD_HCALL_SIZE 20
 
 #define X86_EFLAGS_IF 0x200u
+/*
+ * Linux's PAGE_OFFSET: a kernel's symbols live there, and until its first
+ * NEW_PGTABLE it runs at (symbol - KERNEL_PAGE_OFFSET); debuggers match both.
+ */
+#define KERNEL_PAGE_OFFSET 0xC0000000u
 #define GUEST_KERNEL_CS 0x61u
 #define GUEST_KERNEL_DS 0x69u
 #define GDT_ENTRIES 32
@@ -243,7 +248,22 @@ void guest_set_pte(struct lguest *lg, uint32_t pgdir, uint32_t vaddr, uint32_t p
 void guest_set_pgd(struct lguest *lg, uint32_t pgdir, uint32_t idx);
 void pin_stack_pages(struct lguest *lg);
 
+/* The fields of an IDT gate as LOAD_IDT_ENTRY hands it over (lo, hi words). */
+static inline unsigned gate_type(uint32_t hi)
+{
+	return (hi >> 8) & 0xf;
+}
+static inline unsigned gate_dpl(uint32_t hi)
+{
+	return (hi >> 13) & 3;
+}
+static inline uint32_t gate_offset(uint32_t lo, uint32_t hi)
+{
+	return (lo & 0xffffu) | (hi & 0xffff0000u);
+}
+
 /* segments.c */
+void descriptor_base_limit(uint64_t desc, uint32_t *base, uint32_t *limit);
 void gdt_init(struct lguest *lg);
 void load_gdt_entry(struct lguest *lg, uint32_t idx, uint32_t lo, uint32_t hi);
 void load_tls(struct lguest *lg, uint32_t addr);

@@ -13,16 +13,6 @@
 
 #define EFLAGS_CLEARED_ON_REFLECT (EFLAGS_TF | EFLAGS_VM | EFLAGS_RF | EFLAGS_NT)
 
-static unsigned idt_type(uint32_t hi)
-{
-	return (hi >> 8) & 0xf;
-}
-
-static uint32_t idt_offset(uint32_t lo, uint32_t hi)
-{
-	return (lo & 0xffffu) | (hi & 0xffff0000u);
-}
-
 bool idt_present(const struct lguest *lg, unsigned vector)
 {
 	return vector < 256 && (lg->idt_hi[vector] & 0x8000u);
@@ -47,8 +37,8 @@ void load_idt_entry(struct lguest *lg, uint32_t n, uint32_t lo, uint32_t hi)
 		lg->idt_lo[n] = lg->idt_hi[n] = 0;
 		return;
 	}
-	if (idt_type(hi) != 0xe && idt_type(hi) != 0xf)
-		kill_guest(lg, "bad IDT type %i", (int)idt_type(hi));
+	if (gate_type(hi) != 0xe && gate_type(hi) != 0xf)
+		kill_guest(lg, "bad IDT type %i", (int)gate_type(hi));
 	lg->idt_lo[n] = (GUEST_KERNEL_CS << 16) | (lo & 0xffffu);
 	lg->idt_hi[n] = hi & 0xffffef00u;
 }
@@ -74,7 +64,7 @@ bool direct_trap_capable(const struct lguest *lg, unsigned vector)
 		return false;
 	if (vector == 6 && !lg->abi->ud_direct)
 		return false;
-	return idt_present(lg, vector) && idt_type(lg->idt_hi[vector]) == 0xf;
+	return idt_present(lg, vector) && gate_type(lg->idt_hi[vector]) == 0xf;
 }
 
 /* Push one word of a reflected frame, moving down in guest-physical memory (§A6.2 step 4). */
@@ -128,10 +118,10 @@ static void set_guest_interrupt(struct lguest *lg, uint32_t lo, uint32_t hi, boo
 	}
 	cpu->regs[CPU_ESP] = virtstack + (gstack - stack);
 	cpu_load_segment_raw(cpu, CPU_CS, GUEST_KERNEL_CS);
-	cpu->eip = idt_offset(lo, hi);
+	cpu->eip = gate_offset(lo, hi);
 	if (lg->abi->reflect_clears_tf)
 		cpu_set_eflags(cpu, cpu_get_eflags(cpu) & ~EFLAGS_CLEARED_ON_REFLECT);
-	if (idt_type(hi) == 0xe && !ld_write32(lg, LD_IRQ_ENABLED, 0))
+	if (gate_type(hi) == 0xe && !ld_write32(lg, LD_IRQ_ENABLED, 0))
 		kill_guest(lg, "Disabling interrupts");
 }
 

@@ -33,6 +33,16 @@ static uint64_t fixup(uint64_t desc)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* A segment descriptor's base and limit in bytes, for reports and debuggers. */
+void descriptor_base_limit(uint64_t desc, uint32_t *base, uint32_t *limit)
+{
+	uint32_t lo = (uint32_t)desc, hi = (uint32_t)(desc >> 32);
+	*base = (lo >> 16) | (hi & 0xffu) << 16 | (hi & 0xff000000u);
+	*limit = (lo & 0xffffu) | (hi & 0xf0000u);
+	if (hi & 0x800000u)
+		*limit = *limit << 12 | 0xfffu;
+}
+
 /* At start only the flat kernel code and data segments exist, DPL 1. */
 void gdt_init(struct lguest *lg)
 {

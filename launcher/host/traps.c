@@ -114,7 +114,7 @@ static void deliver_direct(struct lguest *lg, unsigned vector, bool has_error, u
 
 	note_trap(lg, vector, error, TRAP_DIRECT);
 	cpu->eip = return_eip;
-	if (cpu_deliver_gate(cpu, (uint16_t)(lo >> 16), (lo & 0xffffu) | (hi & 0xffff0000u), false, has_error, error,
+	if (cpu_deliver_gate(cpu, (uint16_t)(lo >> 16), gate_offset(lo, hi), false, has_error, error,
 	                     &fault))
 		return;
 	cpu->eip = fault_eip;
@@ -196,7 +196,7 @@ static void handle_soft_int(struct lguest *lg, const struct cpu_stop *stop)
 	}
 	bool syscall = n == 0x80 || n == lg->opt.syscall_vector ||
 	               (lg->abi->guest_syscall_vec && lg->initialized && n == lg->guest_syscall_vec);
-	unsigned dpl = idt_present(lg, n) ? (lg->idt_hi[n] >> 13) & 3 : 0;
+	unsigned dpl = idt_present(lg, n) ? gate_dpl(lg->idt_hi[n]) : 0;
 	/* Vectors that keep the host's DPL-0 gate: 7, 13, 14, and 6 where #UD is not direct-capable. */
 	bool host_gate = n == 7 || n == 13 || n == 14 || (n == 6 && !lg->abi->ud_direct);
 	if ((n >= 32 && !syscall) || host_gate || n == LGUEST_TRAP_ENTRY || dpl < cpu->cpl) {
