@@ -80,6 +80,8 @@ static void transmit_buffer(u32 addr, u32 len)
 	publish_and_kick();
 }
 
+static struct vring_desc indirect_table[2] __attribute__((aligned(16)));
+
 static struct {
 	u32 type, ioprio;
 	u64 sector;
@@ -149,6 +151,31 @@ void guest_main(void)
 		set_desc(0, (u32)buf, 8, 0, 0);
 		publish_and_kick();
 		hcall(LHCALL_HALT, 0, 0, 0, 0);
+	} else if (has_arg("indirect-ok")) {
+		/* §A11: indirect tables are accepted (a length that is a multiple of 16). */
+		static const char text[] = "via an indirect table\n";
+		open_queue(VIRTIO_ID_CONSOLE, 1);
+		indirect_table[0] = (struct vring_desc){(u32)text, 4, VRING_DESC_F_NEXT, 1};
+		indirect_table[1] = (struct vring_desc){(u32)text + 4, sizeof(text) - 5, 0, 0};
+		set_desc(0, (u32)indirect_table, 2 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+		publish_and_kick();
+		u32 id, len;
+		check("indirect chain served", vq_get_used(&vq, &id, &len), 1);
+	} else if (has_arg("indirect-size")) {
+		open_queue(VIRTIO_ID_CONSOLE, 1);
+		set_desc(0, (u32)indirect_table, 24, VRING_DESC_F_INDIRECT, 0);
+		publish_and_kick();
+	} else if (has_arg("indirect-nested")) {
+		open_queue(VIRTIO_ID_CONSOLE, 1);
+		indirect_table[0] = (struct vring_desc){(u32)indirect_table, 32, VRING_DESC_F_INDIRECT, 0};
+		set_desc(0, (u32)indirect_table, 2 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+		publish_and_kick();
+	} else if (has_arg("indirect-loop")) {
+		open_queue(VIRTIO_ID_CONSOLE, 1);
+		indirect_table[0] = (struct vring_desc){(u32)buf, 8, VRING_DESC_F_NEXT, 1};
+		indirect_table[1] = (struct vring_desc){(u32)buf, 8, VRING_DESC_F_NEXT, 0};
+		set_desc(0, (u32)indirect_table, 2 * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+		publish_and_kick();
 	} else if (has_arg("tx-writable")) {
 		open_queue(VIRTIO_ID_CONSOLE, 1);
 		set_desc(0, (u32)buf, 8, VRING_DESC_F_WRITE, 0);
