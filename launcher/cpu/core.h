@@ -571,6 +571,7 @@ ALWAYS_INLINE uint32_t rm_read_rmw(struct cpu *cpu, struct insn *in, unsigned si
 	return mem_read_rmw(cpu, in->ea_seg, in->ea, size);
 }
 
+/* Write an r/m operand: the register, or memory at the decoded address. */
 ALWAYS_INLINE void rm_write(struct cpu *cpu, struct insn *in, unsigned size, uint32_t v)
 {
 	if (modrm_is_reg(in))
@@ -586,6 +587,7 @@ static inline void require_memory(struct cpu *cpu, const struct insn *in)
 		cpu_raise(cpu, CPU_UD, false, 0);
 }
 
+/* An immediate operand of the operand size (1, 2 or 4 bytes) from the instruction stream. */
 ALWAYS_INLINE uint32_t fetch_imm(struct cpu *cpu, struct insn *in, unsigned size)
 {
 	if (size == 1)
@@ -595,6 +597,7 @@ ALWAYS_INLINE uint32_t fetch_imm(struct cpu *cpu, struct insn *in, unsigned size
 	return fetch32(cpu, in);
 }
 
+/* Sign-extend a byte (imm8 forms such as 83 /r and 6B). */
 static inline uint32_t sext8(uint32_t v)
 {
 	return (uint32_t)(int32_t)(int8_t)v;
