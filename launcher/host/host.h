@@ -277,6 +277,7 @@ bool trap_has_error_code(unsigned vector);
 void load_idt_entry(struct lguest *lg, uint32_t n, uint32_t lo, uint32_t hi);
 bool idt_present(const struct lguest *lg, unsigned vector);
 bool direct_trap_capable(const struct lguest *lg, unsigned vector);
+bool could_be_syscall(const struct lguest *lg, unsigned vector);
 
 /* traps.c */
 void handle_cpu_stop(struct lguest *lg, const struct cpu_stop *stop);

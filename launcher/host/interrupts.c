@@ -44,7 +44,7 @@ void load_idt_entry(struct lguest *lg, uint32_t n, uint32_t lo, uint32_t hi)
 }
 
 /* Could this vector be a system call (lg.ko's could_be_syscall)? */
-static bool could_be_syscall(const struct lguest *lg, unsigned vector)
+bool could_be_syscall(const struct lguest *lg, unsigned vector)
 {
 	if (vector == 0x80 || vector == lg->opt.syscall_vector)
 		return true;

@@ -178,18 +178,18 @@ static uint64_t next_budget(struct lguest *lg)
 static bool limits_reached(struct lguest *lg)
 {
 	char sym[160];
+	bool insns = lg->opt.max_insns && lg->cpu.icount + lg->opt.insns_before >= lg->opt.max_insns;
+	bool time = !insns && lg->opt.timeout_ns && guest_now_ns(lg) + lg->opt.ns_before >= lg->opt.timeout_ns;
+	if (!insns && !time)
+		return false;
 	describe_addr(lg, lg->cpu.eip, sym, sizeof(sym));
-	if (lg->opt.max_insns && lg->cpu.icount + lg->opt.insns_before >= lg->opt.max_insns) {
+	if (insns)
 		end_guest(lg, GUEST_LIMIT, "instruction limit %llu reached at 0x%x%s",
 		          (unsigned long long)lg->opt.max_insns, lg->cpu.eip, sym);
-		return true;
-	}
-	if (lg->opt.timeout_ns && guest_now_ns(lg) + lg->opt.ns_before >= lg->opt.timeout_ns) {
+	else
 		end_guest(lg, GUEST_LIMIT, "guest time limit of %s s reached at 0x%x%s", lg->opt.timeout_text,
 		          lg->cpu.eip, sym);
-		return true;
-	}
-	return false;
+	return true;
 }
 
 enum guest_death lguest_run(struct lguest *lg)

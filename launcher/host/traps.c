@@ -194,8 +194,7 @@ static void handle_soft_int(struct lguest *lg, const struct cpu_stop *stop)
 		lg->seen_hypercall = true;
 		return;
 	}
-	bool syscall = n == 0x80 || n == lg->opt.syscall_vector ||
-	               (lg->abi->guest_syscall_vec && lg->initialized && n == lg->guest_syscall_vec);
+	bool syscall = could_be_syscall(lg, n);
 	unsigned dpl = idt_present(lg, n) ? gate_dpl(lg->idt_hi[n]) : 0;
 	/* Vectors that keep the host's DPL-0 gate: 7, 13, 14, and 6 where #UD is not direct-capable. */
 	bool host_gate = n == 7 || n == 13 || n == 14 || (n == 6 && !lg->abi->ud_direct);
