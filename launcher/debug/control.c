@@ -462,21 +462,6 @@ static void refuse_second(struct control *c)
 	close(fd);
 }
 
-static void on_event(void *ctx, struct lguest *lg, const struct event *e);
-
-/* Start keeping hypercalls and findings: what the ring still holds, then every new one. */
-static void start_history(struct control *c)
-{
-	struct event ev[EVENT_RING_SIZE];
-	struct event_sink sink = {on_event, c};
-	if (c->sink_added || c->lg->death != GUEST_ALIVE)
-		return;
-	unsigned n = events_last(&c->lg->events, ev, EVENT_RING_SIZE);
-	for (unsigned i = 0; i < n; i++)
-		on_event(c, c->lg, &ev[i]);
-	c->sink_added = events_add_sink(&c->lg->events, &sink); /* without room, only the ring's events */
-}
-
 /* Take a waiting connection, if there is one (blocking: wait for it). */
 static bool take_client(struct control *c, bool block)
 {
@@ -489,7 +474,6 @@ static bool take_client(struct control *c, bool block)
 	}
 	c->fd = fd;
 	c->inlen = 0;
-	start_history(c);
 	return true;
 }
 
@@ -624,15 +608,6 @@ static bool hook_mem_access(void *ctx, struct lguest *lg, uint32_t va, uint32_t 
 	return false;
 }
 
-/* The event sink: keep the hypercalls. */
-static void on_event(void *ctx, struct lguest *lg, const struct event *e)
-{
-	struct control *c = ctx;
-	(void)lg;
-	if (e->kind == EV_HYPERCALL)
-		c->hcalls[c->nhcalls++ % CONTROL_HCALL_HISTORY] = *e;
-}
-
 /* ---- the launcher's side ---- */
 
 struct control *control_open(const char *kernel, bool wait_for_client, bool announce, char *err, size_t errlen)
@@ -687,11 +662,7 @@ void control_attach(struct control *c, struct lguest *lg)
 	lg->poll_front_end = control_poll;
 	c->run = CTL_FREE;
 	c->npoints = 0;
-	c->nhcalls = 0;
-	c->sink_added = false;
 	c->stop_requested = c->resume_pending = c->stop_reply_pending = false;
-	if (c->fd >= 0)
-		start_history(c);
 	if (c->wait_for_client && take_control(c)) {
 		set_stop(c, "at the first instruction, waiting for lgdbg");
 		c->wait_for_client = false;

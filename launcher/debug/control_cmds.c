@@ -104,11 +104,12 @@ static void findings(FILE *f)
 }
 
 /* The last n of a history ring holding `count` events so far. */
-static void history(FILE *f, const struct event *ring, unsigned size, uint64_t count)
+static void history(FILE *f, const struct event_stream *s)
 {
-	uint64_t n = count < size ? count : size;
-	for (uint64_t i = count - n; i < count; i++)
-		event_record(f, &ring[i % size]);
+	struct event ev[EVENT_HCALL_HISTORY];
+	unsigned n = events_last_hypercalls(s, ev, EVENT_HCALL_HISTORY);
+	for (unsigned i = 0; i < n; i++)
+		event_record(f, &ev[i]);
 }
 
 int control_inspect(struct control *c, const char *cmd, const char *arg, FILE *f, char *err, size_t errlen)
@@ -126,7 +127,7 @@ int control_inspect(struct control *c, const char *cmd, const char *arg, FILE *f
 		for (unsigned i = 0; i < n; i++)
 			event_record(f, &ev[i]);
 	} else if (!strcmp(cmd, "hcalls")) {
-		history(f, c->hcalls, CONTROL_HCALL_HISTORY, c->nhcalls);
+		history(f, &lg->events);
 	} else if (!strcmp(cmd, "checks")) {
 		findings(f);
 	} else if (!strcmp(cmd, "crash")) {

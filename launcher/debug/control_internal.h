@@ -17,7 +17,6 @@
 #include "debug/events.h"
 
 #define CONTROL_MAX_POINTS 64
-#define CONTROL_HCALL_HISTORY 256
 #define CONTROL_LINE_MAX 1024
 
 enum control_run {
@@ -56,16 +55,6 @@ struct control {
 
 	struct control_point points[CONTROL_MAX_POINTS];
 	unsigned npoints, next_id;
-
-	/*
-	 * From the event stream: the hypercalls (debug/checks.c keeps the
-	 * checker findings).  The sink is added when the first client
-	 * connects (seeded from the ring of the last 64 events), so a
-	 * launcher nobody looks at pays nothing per hypercall.
-	 */
-	bool sink_added;
-	struct event hcalls[CONTROL_HCALL_HISTORY];
-	uint64_t nhcalls;
 
 	struct gdbstub *gdb; /* opened by a "gdb" request */
 };

@@ -44,6 +44,8 @@ void event_emit(struct lguest *lg, enum event_kind kind, uint8_t sub, unsigned n
 	memset(e->arg, 0, sizeof(e->arg));
 	memcpy(e->arg, args, e->nargs * sizeof(uint32_t));
 	s->count++;
+	if (kind == EV_HYPERCALL)
+		s->hcalls[s->nhcalls++ % EVENT_HCALL_HISTORY] = *e;
 	for (unsigned i = 0; i < s->nsinks; i++)
 		s->sink[i].event(s->sink[i].ctx, lg, e);
 }
@@ -55,6 +57,16 @@ unsigned events_last(const struct event_stream *s, struct event *out, unsigned n
 		n = (unsigned)have;
 	for (unsigned i = 0; i < n; i++)
 		out[i] = s->ring[(s->count - n + i) % EVENT_RING_SIZE];
+	return n;
+}
+
+unsigned events_last_hypercalls(const struct event_stream *s, struct event *out, unsigned n)
+{
+	uint64_t have = s->nhcalls < EVENT_HCALL_HISTORY ? s->nhcalls : EVENT_HCALL_HISTORY;
+	if (n > have)
+		n = (unsigned)have;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = s->hcalls[(s->nhcalls - n + i) % EVENT_HCALL_HISTORY];
 	return n;
 }
 

@@ -64,11 +64,15 @@ struct event_sink {
 };
 
 #define EVENT_RING_SIZE 64
+#define EVENT_HCALL_HISTORY 256
 #define EVENT_MAX_SINKS 4
 
 struct event_stream {
 	struct event ring[EVENT_RING_SIZE];
 	uint64_t count; /* events emitted so far; ring[(count-1) % size] is the newest */
+	/* The last hypercalls alone, for the debuggers' "recent hypercalls" views. */
+	struct event hcalls[EVENT_HCALL_HISTORY];
+	uint64_t nhcalls;
 	struct event_sink sink[EVENT_MAX_SINKS];
 	unsigned nsinks;
 };
@@ -87,6 +91,8 @@ void event_emit(struct lguest *lg, enum event_kind kind, uint8_t sub, unsigned n
 
 /* The last n events, oldest first; returns how many were copied. */
 unsigned events_last(const struct event_stream *s, struct event *out, unsigned n);
+/* The last n hypercalls (of s->nhcalls so far), oldest first; returns how many were copied. */
+unsigned events_last_hypercalls(const struct event_stream *s, struct event *out, unsigned n);
 
 /* Names for messages and the trace viewer. */
 const char *event_kind_name(unsigned kind);

@@ -378,7 +378,7 @@ static void hook_guest_died(void *ctx, struct lguest *lg)
 	g->run = GDB_DETACHED;
 }
 
-/* The event sink: keep the hypercalls; stop on caught async hypercalls. */
+/* The event sink: stop on caught async hypercalls. */
 static void on_event(void *ctx, struct lguest *lg, const struct event *e)
 {
 	struct gdbstub *g = ctx;
@@ -386,7 +386,6 @@ static void on_event(void *ctx, struct lguest *lg, const struct event *e)
 	(void)lg;
 	if (e->kind != EV_HYPERCALL)
 		return;
-	g->hcalls[g->nhcalls++ % GDB_HCALL_HISTORY] = *e;
 	if (e->sub == EVH_ASYNC && g->run != GDB_DETACHED && !g->stop_pending && gdb_catches(g, e->arg[0])) {
 		const char *name = hypercall_name(e->arg[0]);
 		snprintf(why, sizeof(why), "syscall_return:%x;", e->arg[0]);

@@ -203,7 +203,6 @@ void gdb_session_init(struct gdbstub *g, struct lguest *lg)
 	g->stop_pending = false;
 	g->orig_eax = 0xffffffffu;
 	g->view = VIEW_GUEST;
-	g->nhcalls = 0;
 	snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:01;");
 	gdb_clear_points(g);
 }

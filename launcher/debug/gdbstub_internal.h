@@ -84,7 +84,7 @@ enum gdb_run {
 /* What a packet asks the transport to do next. */
 enum gdb_action { GDB_ACT_NONE, GDB_ACT_RESUME, GDB_ACT_DETACH, GDB_ACT_KILL };
 
-#define GDB_HCALL_HISTORY 32
+#define GDB_HCALL_HISTORY 32 /* shown by `monitor hypercalls`, from the event stream's history */
 
 struct gdbstub {
 	struct debugger hooks;
@@ -124,10 +124,6 @@ struct gdbstub {
 	uint8_t catch_set[32];
 
 	enum gdb_memview view;
-
-	/* The hypercalls seen, for `monitor hypercalls` (debug/checks.c keeps the findings). */
-	struct event hcalls[GDB_HCALL_HISTORY];
-	uint64_t nhcalls;
 };
 
 /* gdbstub_cmds.c */

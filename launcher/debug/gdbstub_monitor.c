@@ -89,15 +89,16 @@ static void say_event(struct out *o, const struct event *e)
 
 static void hypercalls(struct gdbstub *g, struct out *o)
 {
-	uint64_t n = g->nhcalls < GDB_HCALL_HISTORY ? g->nhcalls : GDB_HCALL_HISTORY;
+	struct event ev[GDB_HCALL_HISTORY];
+	unsigned n = events_last_hypercalls(&g->lg->events, ev, GDB_HCALL_HISTORY);
 	if (!n) {
 		say(o, "no hypercalls yet\n");
 		return;
 	}
-	say(o, "last %llu of %llu hypercalls (instruction count, eip after the call):\n", (unsigned long long)n,
-	    (unsigned long long)g->nhcalls);
-	for (uint64_t i = g->nhcalls - n; i < g->nhcalls; i++)
-		say_event(o, &g->hcalls[i % GDB_HCALL_HISTORY]);
+	say(o, "last %u of %llu hypercalls (instruction count, eip after the call):\n", n,
+	    (unsigned long long)g->lg->events.nhcalls);
+	for (unsigned i = 0; i < n; i++)
+		say_event(o, &ev[i]);
 }
 
 /* One of debug/inspect.c's views, into the collected output. */
