@@ -285,12 +285,10 @@ static void report_death(struct lguest *lg, const struct launcher_args *a)
 		return;
 	crash_report(lg, mem);
 	fclose(mem);
-	if (a->crash_report) {
+	if (a->crash_report)
 		snprintf(path, sizeof(path), "%s", a->crash_report);
-	} else {
-		const char *dir = getenv("TMPDIR");
-		snprintf(path, sizeof(path), "%s/lguest-crash-%d.txt", dir && *dir ? dir : "/tmp", (int)getpid());
-	}
+	else
+		crash_report_path((int)getpid(), path, sizeof(path));
 	FILE *out = fopen(path, "w");
 	bool written = out && fwrite(text, 1, len, out) == len;
 	if (out)

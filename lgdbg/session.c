@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debug/crash.h"
 #include "debug/control.h"
 #include "session.h"
 
@@ -59,8 +60,7 @@ static void process_cmdline(int pid, char *buf, size_t len)
 static void report_gone(int pid)
 {
 	char path[PATH_MAX];
-	const char *dir = getenv("TMPDIR");
-	snprintf(path, sizeof(path), "%s/lguest-crash-%d.txt", dir && *dir ? dir : "/tmp", pid);
+	crash_report_path(pid, path, sizeof(path));
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "lgdbg: no lguest launcher with pid %d is running as %s\n", pid, user_name());

@@ -8,6 +8,7 @@
  */
 #include <capstone/capstone.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "debug/crash.h"
@@ -190,6 +191,12 @@ static void report_events(struct lguest *lg, FILE *f, const struct event *ev, un
 		describe_addr(lg, ev[i].eip, sym, sizeof(sym));
 		fprintf(f, "  %10llu 0x%08x%s cpl%u %s\n", (unsigned long long)ev[i].icount, ev[i].eip, sym, ev[i].cpl, desc);
 	}
+}
+
+void crash_report_path(int pid, char *buf, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(buf, len, "%s/lguest-crash-%d.txt", dir && *dir ? dir : "/tmp", pid);
 }
 
 void crash_report(struct lguest *lg, FILE *f)
