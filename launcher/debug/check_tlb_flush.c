@@ -28,10 +28,6 @@
 #include "debug/checks.h"
 #include "host/host.h"
 
-#define PTE_P 0x001u
-#define PTE_RW 0x002u
-#define PTE_US 0x004u
-#define FRAME 0xfffff000u
 #define MAX_STALE 32
 
 /* A translation the host holds although the guest changed its PTE. */
@@ -60,7 +56,7 @@ static void tlb_start(struct lguest *lg)
 /* Does the guest PTE `pte` no longer allow what the shadow entry spte gives? */
 static bool disagrees(uint32_t spte, uint32_t pte)
 {
-	return !(pte & PTE_P) || (pte & FRAME) != (spte & FRAME) || ((spte & PTE_RW) && !(pte & PTE_RW)) ||
+	return !(pte & PTE_P) || (pte & PAGE_MASK) != (spte & PAGE_MASK) || ((spte & PTE_RW) && !(pte & PTE_RW)) ||
 	       ((spte & PTE_US) && !(pte & PTE_US));
 }
 
@@ -87,10 +83,10 @@ static bool still_stale(struct lguest *lg, const struct stale *s)
 /* Forget entry i, and stop watching its data page if no other entry needs it. */
 static void drop_stale(struct lguest *lg, unsigned i)
 {
-	uint32_t frame = tlb.stale[i].old_spte & FRAME;
+	uint32_t frame = tlb.stale[i].old_spte & PAGE_MASK;
 	tlb.stale[i] = tlb.stale[--tlb.nstale];
 	for (unsigned k = 0; k < tlb.nstale; k++)
-		if ((tlb.stale[k].old_spte & FRAME) == frame)
+		if ((tlb.stale[k].old_spte & PAGE_MASK) == frame)
 			return;
 	if (!(frame >> 12 < tlb.npages && tlb.is_pt_page[frame >> 12]))
 		check_unwatch_page(lg, &check_tlb_flush, frame);
@@ -102,7 +98,7 @@ static void note_fill(struct lguest *lg, const struct event *e)
 	uint32_t va = e->arg[0], slot = e->arg[2], pte_addr = e->arg[4];
 	if (e->sub || slot >= SHADOW_SLOTS || (pte_addr >> 12) >= tlb.npages)
 		return;
-	tlb.pt_of[slot][va >> 22] = pte_addr & FRAME;
+	tlb.pt_of[slot][va >> 22] = pte_addr & PAGE_MASK;
 	if (!tlb.is_pt_page[pte_addr >> 12]) {
 		tlb.is_pt_page[pte_addr >> 12] = 1;
 		check_watch_page(lg, &check_tlb_flush, pte_addr);
@@ -112,7 +108,7 @@ static void note_fill(struct lguest *lg, const struct event *e)
 /* The guest wrote into a page-table page: which held translations did it make stale? */
 static void pte_written(struct lguest *lg, uint32_t phys, unsigned size, uint64_t value)
 {
-	uint32_t word = phys & ~3u, page = phys & FRAME, idx = (word & 0xfff) >> 2;
+	uint32_t word = phys & ~3u, page = phys & PAGE_MASK, idx = (word & 0xfff) >> 2;
 	uint8_t bytes[4];
 	memcpy(bytes, guest_ptr(&lg->mem, word), 4);
 	for (unsigned i = 0; i < size && (phys & 3) + i < 4; i++)
@@ -127,7 +123,7 @@ static void pte_written(struct lguest *lg, uint32_t phys, unsigned size, uint64_
 			if (!(spte & PTE_P) || !disagrees(spte, pte) || tlb.nstale == MAX_STALE)
 				continue;
 			tlb.stale[tlb.nstale++] = (struct stale){s, va, spte, word, lg->cpu.eip};
-			check_watch_page(lg, &check_tlb_flush, spte & FRAME);
+			check_watch_page(lg, &check_tlb_flush, spte & PAGE_MASK);
 		}
 	}
 }
@@ -138,7 +134,7 @@ static void stale_used(struct lguest *lg, uint32_t va)
 	char wrote[200], used[200];
 	for (unsigned i = 0; i < tlb.nstale; i++) {
 		struct stale *s = &tlb.stale[i];
-		if (s->slot != lg->cur_slot || s->va != (va & FRAME))
+		if (s->slot != lg->cur_slot || s->va != (va & PAGE_MASK))
 			continue;
 		if (still_stale(lg, s))
 			check_report(lg, &check_tlb_flush, s->va,
@@ -146,7 +142,7 @@ static void stale_used(struct lguest *lg, uint32_t va)
 			             "(the host still maps it to 0x%x; the PTE at 0x%x now says 0x%x): after changing a "
 			             "PTE, tell the host with SET_PTE or FLUSH_TLB",
 			             s->va, check_where(lg, s->write_eip, wrote, sizeof(wrote)),
-			             check_where(lg, lg->cpu.eip, used, sizeof(used)), s->old_spte & FRAME, s->pte_addr,
+			             check_where(lg, lg->cpu.eip, used, sizeof(used)), s->old_spte & PAGE_MASK, s->pte_addr,
 			             guest_pte(lg, s->pte_addr));
 		drop_stale(lg, i);
 		return;
@@ -177,11 +173,11 @@ static bool check_switch_keeps(struct lguest *lg, const struct event *e, uint32_
 		             pgdir, check_where(lg, e->eip, where, sizeof(where)), what, va);
 		return false;
 	}
-	if ((then & FRAME) != (now & FRAME)) {
+	if ((then & PAGE_MASK) != (now & PAGE_MASK)) {
 		check_report(lg, &check_tlb_flush, va,
 		             "NEW_PGTABLE(0x%x) at eip %s: the new page tables map the current %s (0x%x) to physical "
 		             "0x%x instead of 0x%x: it vanishes when the switch happens",
-		             pgdir, check_where(lg, e->eip, where, sizeof(where)), what, va, then & FRAME, now & FRAME);
+		             pgdir, check_where(lg, e->eip, where, sizeof(where)), what, va, then & PAGE_MASK, now & PAGE_MASK);
 		return false;
 	}
 	return true;
@@ -205,7 +201,7 @@ static void tlb_event(struct lguest *lg, const struct event *e)
 		note_fill(lg, e);
 	} else if (e->kind == EV_HYPERCALL && e->arg[0] == LHCALL_NEW_PGTABLE && lg->initialized) {
 		uint32_t esp = lg->cpu.regs[CPU_ESP];
-		if (check_switch_keeps(lg, e, e->arg[1], esp, "stack") && ((esp - 4) & FRAME) != (esp & FRAME))
+		if (check_switch_keeps(lg, e, e->arg[1], esp, "stack") && ((esp - 4) & PAGE_MASK) != (esp & PAGE_MASK))
 			check_switch_keeps(lg, e, e->arg[1], esp - 4, "stack");
 		check_switch_keeps(lg, e, e->arg[1], e->eip, "eip");
 	}

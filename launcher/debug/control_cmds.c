@@ -71,7 +71,7 @@ static int mem(struct control *c, const char *arg, FILE *f, char *err, size_t er
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	uint32_t n = inspect_read(lg, (uint32_t)addr, buf, (uint32_t)len, view[0] == 'p');
+	uint32_t n = inspect_move(lg, view[0] == 'p' ? VIEW_PHYSICAL : VIEW_GUEST, (uint32_t)addr, buf, (uint32_t)len, false);
 	for (uint32_t i = 0; i < n; i++)
 		fprintf(f, "%02x", buf[i]);
 	free(buf);

@@ -109,7 +109,7 @@ static void report_fault(struct lguest *lg, FILE *f, const struct event *ev, uns
 static void report_code(struct lguest *lg, FILE *f)
 {
 	uint8_t code[CODE_BYTES];
-	uint32_t n = inspect_read(lg, lg->cpu.eip, code, sizeof(code), false);
+	uint32_t n = inspect_move(lg, VIEW_GUEST, lg->cpu.eip, code, sizeof(code), false);
 	csh cs;
 	cs_insn *insn;
 	char sym[160];
@@ -141,7 +141,7 @@ static void report_stack(struct lguest *lg, FILE *f)
 {
 	uint8_t buf[STACK_WORDS * 4];
 	uint32_t esp = lg->cpu.regs[CPU_ESP];
-	uint32_t n = inspect_read(lg, esp, buf, sizeof(buf), false) / 4;
+	uint32_t n = inspect_move(lg, VIEW_GUEST, esp, buf, sizeof(buf), false) / 4;
 	char sym[160];
 	fprintf(f, "stack at 0x%08x:%s\n", esp, n ? "" : " not mapped");
 	for (uint32_t i = 0; i < n; i++) {

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "debug/inspect.h"
 #include "debug/debugger.h"
 #include "debug/events.h"
 #include "debug/gdbstub.h"
@@ -72,8 +73,6 @@ struct gdb_wp {
 	uint8_t type; /* 2 write, 3 read, 4 access */
 };
 
-enum gdb_memview { VIEW_GUEST, VIEW_SHADOW, VIEW_PHYSICAL };
-
 enum gdb_run {
 	GDB_STOPPED,  /* serving gdb; the guest waits */
 	GDB_CONTINUE, /* running until something stops it */
@@ -123,7 +122,7 @@ struct gdbstub {
 	bool catch_on, catch_all;
 	uint8_t catch_set[32];
 
-	enum gdb_memview view;
+	enum mem_view view;
 };
 
 /* gdbstub_cmds.c */
@@ -158,7 +157,7 @@ void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w);
 /* Read or write through a view; returns how many bytes from the start could be moved. */
 size_t gdb_mem_read(struct gdbstub *g, uint32_t addr, uint8_t *buf, size_t len);
 size_t gdb_mem_write(struct gdbstub *g, uint32_t addr, const uint8_t *buf, size_t len);
-const char *gdb_view_name(enum gdb_memview v);
+const char *gdb_view_name(enum mem_view v);
 
 /* gdbstub_monitor.c */
 void gdb_monitor(struct gdbstub *g, const char *cmd);

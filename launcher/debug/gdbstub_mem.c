@@ -20,10 +20,6 @@
 #include "debug/gdbstub_internal.h"
 #include "host/host.h"
 
-#define PTE_P 0x001u
-#define PTE_PSE 0x080u
-#define PAGE_MASK 0xfffff000u
-
 /*
  * The guest's own walk of va (guest_walk_pgdir in host/pagetables.c),
  * with what a debugger adds: the physical alias of a kernel address in
@@ -57,7 +53,7 @@ void gdb_walk_guest(struct lguest *lg, uint32_t va, struct gdb_walk *w)
 	}
 }
 
-const char *gdb_view_name(enum gdb_memview v)
+const char *gdb_view_name(enum mem_view v)
 {
 	switch (v) {
 	case VIEW_GUEST: return "guest (the guest's page tables)";
@@ -67,67 +63,12 @@ const char *gdb_view_name(enum gdb_memview v)
 	return "?";
 }
 
-/* The guest-physical address of addr in the session's view, if it has one. */
-static bool view_translate(struct gdbstub *g, uint32_t addr, uint32_t *pa)
-{
-	struct lguest *lg = g->lg;
-	struct gdb_walk w;
-	uint32_t spte;
-
-	switch (g->view) {
-	case VIEW_PHYSICAL:
-		*pa = addr;
-		break;
-	case VIEW_SHADOW:
-		spte = shadow_entry(lg, addr);
-		if (!(spte & PTE_P))
-			return false;
-		*pa = (spte & PAGE_MASK) | (addr & 0xfffu);
-		break;
-	case VIEW_GUEST:
-		gdb_walk_guest(lg, addr, &w);
-		if (!w.mapped)
-			return false;
-		*pa = w.pa;
-		break;
-	}
-	return guest_range_ok(&lg->mem, *pa, 1);
-}
-
-/* Move up to len bytes page by page; stops at the first address with no memory behind it. */
-static size_t mem_move(struct gdbstub *g, uint32_t addr, uint8_t *buf, size_t len, bool write)
-{
-	size_t done = 0;
-	while (done < len) {
-		uint32_t va = addr + (uint32_t)done, pa = 0;
-		size_t chunk = GUEST_PAGE_SIZE - (va & 0xfffu);
-		if (chunk > len - done)
-			chunk = len - done;
-		if (!view_translate(g, va, &pa))
-			break;
-		while (chunk && !guest_range_ok(&g->lg->mem, pa, (uint32_t)chunk))
-			chunk--;
-		if (!chunk)
-			break;
-		if (write) {
-			memcpy(guest_ptr(&g->lg->mem, pa), buf + done, chunk);
-			cpu_code_modified(&g->lg->cpu, pa, (uint32_t)chunk);
-		} else {
-			memcpy(buf + done, guest_ptr(&g->lg->mem, pa), chunk);
-		}
-		done += chunk;
-		if ((uint64_t)va + chunk > 0xffffffffu)
-			break; /* nothing above 4 GB */
-	}
-	return done;
-}
-
 size_t gdb_mem_read(struct gdbstub *g, uint32_t addr, uint8_t *buf, size_t len)
 {
-	return mem_move(g, addr, buf, len, false);
+	return inspect_move(g->lg, g->view, addr, buf, (uint32_t)len, false);
 }
 
 size_t gdb_mem_write(struct gdbstub *g, uint32_t addr, const uint8_t *buf, size_t len)
 {
-	return mem_move(g, addr, (uint8_t *)buf, len, true);
+	return inspect_move(g->lg, g->view, addr, (uint8_t *)buf, (uint32_t)len, true);
 }

@@ -4,6 +4,7 @@
  * gdb_walk_guest(), which neither kills the guest nor sets A/D bits.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "debug/gdbstub_internal.h"
 #include "debug/inspect.h"
@@ -11,21 +12,55 @@
 
 #define TLB_LIST_MAX 256u
 
-uint32_t inspect_read(struct lguest *lg, uint32_t addr, uint8_t *buf, uint32_t len, bool physical)
+/* The guest-physical address of addr in a view, if it has one. */
+static bool view_translate(struct lguest *lg, enum mem_view view, uint32_t addr, uint32_t *pa)
+{
+	struct gdb_walk w;
+	uint32_t spte;
+
+	switch (view) {
+	case VIEW_PHYSICAL:
+		*pa = addr;
+		break;
+	case VIEW_SHADOW:
+		spte = shadow_entry(lg, addr);
+		if (!(spte & PTE_P))
+			return false;
+		*pa = (spte & PAGE_MASK) | (addr & 0xfffu);
+		break;
+	case VIEW_GUEST:
+		gdb_walk_guest(lg, addr, &w);
+		if (!w.mapped)
+			return false;
+		*pa = w.pa;
+		break;
+	}
+	return guest_range_ok(&lg->mem, *pa, 1);
+}
+
+uint32_t inspect_move(struct lguest *lg, enum mem_view view, uint32_t addr, uint8_t *buf, uint32_t len, bool write)
 {
 	uint32_t done = 0;
-	while (done < len && (uint64_t)addr + done <= 0xffffffffu) {
-		uint32_t pa = addr + done;
-		if (!physical) {
-			struct gdb_walk w;
-			gdb_walk_guest(lg, pa, &w);
-			if (!w.mapped)
-				break;
-			pa = w.pa;
-		}
-		if (!guest_range_ok(&lg->mem, pa, 1))
+	while (done < len) {
+		uint32_t va = addr + done, pa = 0;
+		uint32_t chunk = GUEST_PAGE_SIZE - (va & 0xfffu);
+		if (chunk > len - done)
+			chunk = len - done;
+		if (!view_translate(lg, view, va, &pa))
 			break;
-		buf[done++] = *(uint8_t *)guest_ptr(&lg->mem, pa);
+		while (chunk && !guest_range_ok(&lg->mem, pa, chunk))
+			chunk--;
+		if (!chunk)
+			break;
+		if (write) {
+			memcpy(guest_ptr(&lg->mem, pa), buf + done, chunk);
+			cpu_code_modified(&lg->cpu, pa, chunk);
+		} else {
+			memcpy(buf + done, guest_ptr(&lg->mem, pa), chunk);
+		}
+		done += chunk;
+		if ((uint64_t)va + chunk > 0xffffffffu)
+			break; /* nothing above 4 GB */
 	}
 	return done;
 }
@@ -96,14 +131,14 @@ void inspect_pt(struct lguest *lg, uint32_t va, FILE *f)
 	flags(spte, fl, sizeof(fl));
 	if (spte & 1)
 		fprintf(f, "shadow slot %u: 0x%08x %s -> guest-physical 0x%08x%s\n", lg->cur_slot, spte, fl,
-		        (spte & 0xfffff000u) | (va & 0xfff),
-		        !w.linear && w.mapped && (spte & 0xfffff000u) != (w.pa & 0xfffff000u)
+		        (spte & PAGE_MASK) | (va & 0xfff),
+		        !w.linear && w.mapped && (spte & PAGE_MASK) != (w.pa & PAGE_MASK)
 		                ? "  (STALE: differs from the guest's tables)"
 		                : "");
 	else
 		fprintf(f, "shadow slot %u: no entry (the next access fills it from the guest's tables)\n", lg->cur_slot);
 	const struct cpu_tlb_entry *t = &lg->cpu.tlb[lg->cpu.cpl == 3][(va >> 12) % CPU_TLB_SIZE];
-	uint32_t page = va & 0xfffff000u;
+	uint32_t page = va & PAGE_MASK;
 	if (t->tag_read == page || t->tag_write == page || t->tag_fetch == page)
 		fprintf(f, "CPU TLB: cached -> 0x%08x (%s%s%s)\n", t->phys_page, t->tag_read == page ? "r" : "",
 		        t->tag_write == page ? "w" : "", t->tag_fetch == page ? "x" : "");
@@ -131,7 +166,7 @@ void inspect_tlb(struct lguest *lg, FILE *f)
 			total++;
 			if (listed < TLB_LIST_MAX) {
 				flags(e, fl, sizeof(fl));
-				fprintf(f, "  0x%08x -> 0x%08x %s\n", i << 22 | k << 12, e & 0xfffff000u, fl);
+				fprintf(f, "  0x%08x -> 0x%08x %s\n", i << 22 | k << 12, e & PAGE_MASK, fl);
 				listed++;
 			}
 		}

@@ -14,12 +14,19 @@
 
 struct lguest;
 
+/* How a debugger addresses guest memory. */
+enum mem_view {
+	VIEW_GUEST,   /* through the guest's own page tables (kernel addresses' alias in linear mode) */
+	VIEW_SHADOW,  /* through what the shadow, and so the CPU, maps now */
+	VIEW_PHYSICAL /* guest-physical addresses */
+};
+
 /*
- * Copy guest memory from addr: through the guest's own page tables (with
- * the linear-mode alias of kernel addresses), or physical.  Stops at the
- * first byte with nothing behind it; returns how many were copied.
+ * Move up to len bytes between buf and guest memory at addr in a view,
+ * page by page (writes tell the CPU its decoded code may be stale).
+ * Stops at the first byte with nothing behind it; returns how many moved.
  */
-uint32_t inspect_read(struct lguest *lg, uint32_t addr, uint8_t *buf, uint32_t len, bool physical);
+uint32_t inspect_move(struct lguest *lg, enum mem_view view, uint32_t addr, uint8_t *buf, uint32_t len, bool write);
 
 /* The interrupt gates the guest loaded, one line each. */
 void inspect_idt(struct lguest *lg, FILE *f);

@@ -55,6 +55,16 @@ enum {
 #define LD_HCALL_SIZE 20
 
 #define X86_EFLAGS_IF 0x200u
+
+/* x86 page-table entry bits, shared by the shadow, the checkers and the debuggers. */
+#define PTE_P 0x001u
+#define PTE_RW 0x002u
+#define PTE_US 0x004u
+#define PTE_A 0x020u
+#define PTE_D 0x040u
+#define PTE_PSE 0x080u
+#define PTE_G 0x100u
+#define PAGE_MASK 0xfffff000u /* the frame address in an entry */
 /*
  * Linux's PAGE_OFFSET: a kernel's symbols live there, and until its first
  * NEW_PGTABLE it runs at (symbol - KERNEL_PAGE_OFFSET); debuggers match both.

@@ -18,15 +18,7 @@
 
 #include "host.h"
 
-#define PTE_P 0x001u
-#define PTE_RW 0x002u
-#define PTE_US 0x004u
-#define PTE_A 0x020u
-#define PTE_D 0x040u
-#define PTE_PSE 0x080u
-#define PTE_G 0x100u
 #define PGD_ALLOWED_FLAGS 0x067u /* _PAGE_TABLE: what a guest PDE may carry */
-#define PAGE_MASK 0xfffff000u
 
 static struct shadow_slot *current_slot(struct lguest *lg)
 {
