@@ -50,24 +50,25 @@ void event_emit(struct lguest *lg, enum event_kind kind, uint8_t sub, unsigned n
 		s->sink[i].event(s->sink[i].ctx, lg, e);
 }
 
-unsigned events_last(const struct event_stream *s, struct event *out, unsigned n)
+/* The newest n of the count events a ring of size slots has seen, oldest first. */
+static unsigned ring_tail(const struct event *ring, unsigned size, uint64_t count, struct event *out, unsigned n)
 {
-	uint64_t have = s->count < EVENT_RING_SIZE ? s->count : EVENT_RING_SIZE;
+	uint64_t have = count < size ? count : size;
 	if (n > have)
 		n = (unsigned)have;
 	for (unsigned i = 0; i < n; i++)
-		out[i] = s->ring[(s->count - n + i) % EVENT_RING_SIZE];
+		out[i] = ring[(count - n + i) % size];
 	return n;
+}
+
+unsigned events_last(const struct event_stream *s, struct event *out, unsigned n)
+{
+	return ring_tail(s->ring, EVENT_RING_SIZE, s->count, out, n);
 }
 
 unsigned events_last_hypercalls(const struct event_stream *s, struct event *out, unsigned n)
 {
-	uint64_t have = s->nhcalls < EVENT_HCALL_HISTORY ? s->nhcalls : EVENT_HCALL_HISTORY;
-	if (n > have)
-		n = (unsigned)have;
-	for (unsigned i = 0; i < n; i++)
-		out[i] = s->hcalls[(s->nhcalls - n + i) % EVENT_HCALL_HISTORY];
-	return n;
+	return ring_tail(s->hcalls, EVENT_HCALL_HISTORY, s->nhcalls, out, n);
 }
 
 static const char *name_from(const char *const *names, unsigned n, unsigned i)
