@@ -24,6 +24,17 @@
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_CONSOLE 3
 
+/* A virtio-blk request starts with this header; one status byte ends it. */
+#define BLK_T_IN 0
+#define BLK_T_OUT 1
+#define BLK_T_FLUSH 4
+#define BLK_T_GET_ID 8
+
+struct blk_hdr {
+	u32 type, ioprio;
+	u64 sector;
+};
+
 #define STATUS_ACKNOWLEDGE 1
 #define STATUS_DRIVER 2
 #define STATUS_DRIVER_OK 4

@@ -18,15 +18,8 @@
  */
 #include "../../tests/virtio.h"
 
-#define BLK_T_IN 0
-#define BLK_T_OUT 1
 #define REQUEST_BYTES 65536u
 #define SECTOR_BYTES 512u
-
-struct blk_hdr {
-	u32 type, ioprio;
-	u64 sector;
-};
 
 static struct lg_dev blk;
 static struct vq bq;

@@ -14,16 +14,6 @@
  */
 #include "../virtio.h"
 
-#define BLK_T_IN 0
-#define BLK_T_OUT 1
-#define BLK_T_FLUSH 4
-#define BLK_T_GET_ID 8
-
-struct blk_hdr {
-	u32 type, ioprio;
-	u64 sector;
-};
-
 static struct lg_dev blk;
 static struct vq bq;
 static struct blk_hdr hdr;

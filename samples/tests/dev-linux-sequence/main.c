@@ -13,11 +13,6 @@
  */
 #include "../virtio.h"
 
-struct blk_hdr {
-	u32 type, ioprio;
-	u64 sector;
-};
-
 static struct blk_hdr hdr;
 static u8 sector_buf[512];
 static u8 blk_status;
