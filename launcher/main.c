@@ -121,23 +121,15 @@ static _Noreturn void usage_error(const char *fmt, const char *arg)
 	exit(EXIT_USAGE);
 }
 
-/* A whole unsigned number (decimal, or hex with 0x), or a usage error. */
-static uint64_t parse_number(const char *s, const char *what)
+/*
+ * A whole unsigned number, or a usage error.  Base 0 takes decimal or hex
+ * with 0x; base 10 reads <mem> as the historical launcher did (064 is 64).
+ */
+static uint64_t parse_number(const char *s, int base, const char *what)
 {
 	char *end;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-')
-		usage_error(what, s);
-	return v;
-}
-
-/* A whole decimal number, as the historical launcher read <mem> (064 is 64, not 52). */
-static uint64_t parse_decimal(const char *s, const char *what)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long v = strtoull(s, &end, base);
 	if (errno || end == s || *end || *s == '-')
 		usage_error(what, s);
 	return v;
@@ -199,12 +191,12 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 				usage_error("unknown --abi '%s' (3.19 or 2.6.31)", optarg);
 			break;
 		case OPT_SYSCALL_VECTOR:
-			a->opt.syscall_vector = (uint32_t)parse_number(optarg, "--syscall-vector wants a number, not '%s'");
+			a->opt.syscall_vector = (uint32_t)parse_number(optarg, 0, "--syscall-vector wants a number, not '%s'");
 			if (a->opt.syscall_vector < 32 || a->opt.syscall_vector > 255 || a->opt.syscall_vector == 0x1f)
 				usage_error("--syscall-vector %s is not a vector from 32 to 255", optarg);
 			break;
 		case OPT_MAX_INSNS:
-			a->opt.max_insns = parse_number(optarg, "--max-insns wants a number of instructions, not '%s'");
+			a->opt.max_insns = parse_number(optarg, 0, "--max-insns wants a number of instructions, not '%s'");
 			break;
 		case OPT_TIMEOUT:
 			a->opt.timeout_ns = parse_seconds(optarg);
@@ -236,7 +228,7 @@ static void parse_args(int argc, char **argv, struct launcher_args *a)
 	}
 	if (argc - optind < 2)
 		usage_error("%s", "need a memory size in megabytes and a kernel file");
-	uint64_t mem = parse_decimal(argv[optind], "memory size '%s' is not a number of megabytes");
+	uint64_t mem = parse_number(argv[optind], 10, "memory size '%s' is not a number of megabytes");
 	if (mem == 0 || mem > 3000)
 		usage_error("memory size %s MB is out of range (1 to 3000)", argv[optind]);
 	a->opt.mem_mb = (uint32_t)mem;
